@@ -1,0 +1,1 @@
+"""Connection-manager backends: the `Backend` protocol and the built-in `memory` backend."""

@@ -1,0 +1,1 @@
+"""Stage 2: `Manifest` -> `Plan` (imports, signatures, plugins)."""

@@ -1,0 +1,1 @@
+"""Stage 1: `pachinko.toml` -> `Manifest` (pure data, no user imports)."""
