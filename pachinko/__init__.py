@@ -1,0 +1,54 @@
+"""falcon-pachinko: message routing, rooms and workers for Falcon WebSocket apps."""
+
+from __future__ import annotations
+
+from pachinko.errors import Diagnostic, ManifestError, PachinkoError, Reject, RoomFull
+from pachinko.runtime.app import App, connection_manager, install
+from pachinko.runtime.connection import Connection
+from pachinko.runtime.dispatch import MessageSpec
+from pachinko.runtime.hooks import HookEvent, Message
+from pachinko.runtime.manager import WebSocketConnectionManager
+from pachinko.runtime.options import Limits, RoomOptions
+from pachinko.runtime.resource import WebSocketResource, handles_message
+from pachinko.runtime.router import WebSocketRouter
+from pachinko.runtime.workers import WorkerContext, WorkerController, WorkerSpec
+
+__all__ = [
+    "App",
+    "Connection",
+    "Diagnostic",
+    "HookEvent",
+    "Limits",
+    "ManifestError",
+    "Message",
+    "MessageSpec",
+    "PachinkoError",
+    "Reject",
+    "RoomFull",
+    "RoomOptions",
+    "WebSocketConnectionManager",
+    "WebSocketResource",
+    "WebSocketRouter",
+    "WorkerContext",
+    "WorkerController",
+    "WorkerSpec",
+    "build",
+    "connection_manager",
+    "handles_message",
+    "install",
+    "load",
+]
+
+
+def load(path: object) -> object:
+    """Parse and validate a manifest file; see `pachinko.manifest.load`."""
+    from pachinko.manifest import load as load_manifest
+
+    return load_manifest(path)
+
+
+def build(manifest_or_path: object) -> object:
+    """Build a Falcon ASGI app from a manifest or its path; see `pachinko.build`."""
+    from pachinko.build import build as build_app
+
+    return build_app(manifest_or_path)

@@ -1,1 +1,49 @@
 """Stage 2: `Manifest` -> `Plan` (imports, signatures, plugins)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pachinko.errors import Diagnostic, ManifestError
+from pachinko.loader.diagnostics import sort_diagnostics
+from pachinko.loader.plan import Plan
+from pachinko.loader.resolve import plan
+
+__all__ = ["CheckResult", "Plan", "check", "examine", "plan"]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """Everything `pachinko check` reports about one manifest."""
+
+    path: Path
+    diagnostics: tuple[Diagnostic, ...]
+    plan: Plan | None  # None when there is any error
+
+    @property
+    def errors(self) -> int:
+        return sum(diagnostic.is_error for diagnostic in self.diagnostics)
+
+    @property
+    def warnings(self) -> int:
+        return len(self.diagnostics) - self.errors
+
+
+def examine(path: str | Path) -> CheckResult:
+    """Load and resolve the manifest at `path`, collecting every diagnostic.
+
+    Never raises for problems of the manifest or of the code it names.
+    """
+    from pachinko.manifest import load
+
+    try:
+        resolved = plan(load(path))
+    except ManifestError as error:
+        return CheckResult(Path(path), sort_diagnostics(error.diagnostics), None)
+    return CheckResult(Path(path), resolved.warnings, resolved)
+
+
+def check(path: str | Path) -> tuple[Diagnostic, ...]:
+    """Return every diagnostic of the manifest at `path`, in file order."""
+    return examine(path).diagnostics

@@ -1,1 +1,9 @@
 """Stage 1: `pachinko.toml` -> `Manifest` (pure data, no user imports)."""
+
+from __future__ import annotations
+
+from pachinko.manifest.locator import Locator
+from pachinko.manifest.model import Manifest
+from pachinko.manifest.parse import CODES, load
+
+__all__ = ["CODES", "Locator", "Manifest", "load"]

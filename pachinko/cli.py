@@ -1,0 +1,127 @@
+"""The `pachinko` command line: each command parses, calls one library function, prints, exits."""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from pachinko.loader import CheckResult, examine
+from pachinko.loader.plugins import discover
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2  # NOTE: typer/click already exit 2 on bad usage.
+
+ENV_MANIFEST = "PACHINKO_MANIFEST"
+DEFAULT_MANIFEST = "pachinko.toml"
+
+app = typer.Typer(
+    name="pachinko",
+    help="Message routing, rooms and workers for Falcon WebSocket apps.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class Format(str, enum.Enum):
+    """Output formats of `pachinko check`."""
+
+    text = "text"
+    json = "json"
+
+
+# NOTE: typer reads these annotations at runtime; `Optional` keeps 3.10 happy.
+ManifestOption = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option(
+        "--manifest",
+        "-m",
+        help=f"The manifest; default ${ENV_MANIFEST}, else ./{DEFAULT_MANIFEST}.",
+        show_default=False,
+    ),
+]
+
+
+def resolve_manifest_path(option: Path | None) -> Path:
+    """Pick the manifest: `-m`, else `$PACHINKO_MANIFEST`, else `./pachinko.toml`."""
+    if option is not None:
+        return option
+    return Path(os.environ.get(ENV_MANIFEST) or DEFAULT_MANIFEST)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def summary(result: CheckResult) -> str:
+    """Describe a check in one line: `✓ pachinko.toml: 3 routes, ...` or `✗ 2 errors, ...`."""
+    warnings = _plural(result.warnings, "warning")
+    if result.plan is None:
+        return f"✗ {_plural(result.errors, 'error')}, {warnings}"
+    routes = result.plan.routes
+    messages = sum(len(route.messages) for route in routes)
+    counts = f"{_plural(len(routes), 'route')}, {_plural(messages, 'message type')}"
+    return f"✓ {result.path}: {counts}, {warnings}"
+
+
+def report(result: CheckResult, fmt: Format = Format.text) -> int:
+    """Print the diagnostics of a check (and, as text, a summary); return the exit code."""
+    if fmt is Format.json:
+        typer.echo(json.dumps([d.to_dict() for d in result.diagnostics], indent=2))
+    else:
+        for diagnostic in result.diagnostics:
+            typer.echo(str(diagnostic))
+        typer.echo(summary(result))
+    return EXIT_OK if result.plan is not None else EXIT_INVALID
+
+
+@app.callback()
+def main_callback() -> None:
+    """Message routing, rooms and workers for Falcon WebSocket apps."""
+
+
+@app.command()
+def check(
+    manifest: ManifestOption = None,
+    output: Annotated[
+        Format, typer.Option("--format", help="Print diagnostics as text or as JSON.")
+    ] = Format.text,
+) -> None:
+    """Load, import and validate the manifest; report every problem at once."""
+    result = examine(resolve_manifest_path(manifest))
+    raise typer.Exit(report(result, output))
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows
+    )
+
+
+@app.command()
+def plugins() -> None:
+    """List the installed plugins: group, name, object, distribution, version."""
+    rows = [("GROUP", "NAME", "OBJECT", "DISTRIBUTION", "VERSION")]
+    rows += [
+        (info.group, info.name, info.value, info.distribution or "?", info.version or "?")
+        for info in discover()
+    ]
+    typer.echo(_table(rows))
+    raise typer.Exit(EXIT_OK)
+
+
+def main() -> None:
+    """Run the `pachinko` command line."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

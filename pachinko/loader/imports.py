@@ -1,0 +1,84 @@
+"""Resolve `"package.module:attr"` import strings, with the manifest's folder on sys.path."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import re
+import sys
+import traceback
+from pathlib import Path
+
+from pachinko.loader.diagnostics import IMPORT_FAILED, INVALID_IMPORT, Problem
+
+_MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+
+
+def add_to_path(folder: Path) -> None:
+    """Put `folder` first on sys.path unless it is already there."""
+    entry = str(folder)
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
+    importlib.invalidate_caches()
+
+
+def resolve_import(spec: str) -> object:
+    """Import `module:attr` (the attr may be dotted) and return the object.
+
+    Raises:
+        Problem: `invalid-import` for a malformed string, `import-failed` when the
+            module is missing, raises while importing, or lacks the attribute.
+    """
+    module_name, colon, attr_path = spec.partition(":")
+    attrs = attr_path.split(".")
+    if not colon or not _MODULE.match(module_name) or not all(a.isidentifier() for a in attrs):
+        module_guess, dot, attr_guess = spec.replace(":", ".").rpartition(".")
+        hint = f"write it as '{module_guess}:{attr_guess}'" if dot else None
+        raise Problem(
+            INVALID_IMPORT, f"invalid import string {spec!r}: expected 'module:attr'", hint
+        )
+    cannot = f"cannot import {spec!r}"
+    try:
+        target = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if _is_missing(error, module_name):
+            raise Problem(
+                IMPORT_FAILED,
+                f"{cannot}: no module named {module_name!r}",
+                "modules are searched in the manifest's folder first, then on sys.path",
+            ) from error
+        raise _raised(cannot, module_name, error) from error
+    except Exception as error:
+        raise _raised(cannot, module_name, error) from error
+    owner = module_name
+    for attr in attrs:
+        try:
+            target = getattr(target, attr)
+        except AttributeError as error:
+            what = "module" if owner == module_name else "object"
+            close = difflib.get_close_matches(attr, dir(target), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else None
+            raise Problem(
+                IMPORT_FAILED, f"{cannot}: {what} {owner!r} has no attribute {attr!r}", hint
+            ) from error
+        owner = f"{owner}.{attr}" if owner != module_name else f"{module_name}:{attr}"
+    return target
+
+
+def _is_missing(error: ModuleNotFoundError, module_name: str) -> bool:
+    """Tell "the module does not exist" from "the module imports something missing"."""
+    missing = error.name or ""
+    return module_name == missing or module_name.startswith(missing + ".")
+
+
+def _raised(cannot: str, module_name: str, error: BaseException) -> Problem:
+    frames = traceback.extract_tb(error.__traceback__)
+    user = [f for f in frames if "importlib" not in f.filename] or frames
+    hint = f"raised at {user[-1].filename}:{user[-1].lineno}" if user else None
+    if isinstance(error, SyntaxError) and error.filename:
+        hint = f"syntax error at {error.filename}:{error.lineno}"
+    return Problem(
+        IMPORT_FAILED,
+        f"{cannot}: module {module_name!r} raised {type(error).__name__}: {error}",
+        hint,
+    )

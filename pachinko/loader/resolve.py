@@ -1,0 +1,314 @@
+"""Stage 2: resolve a `Manifest` into a `Plan`, collecting every problem before raising."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from pachinko.errors import ManifestError
+from pachinko.loader import checks
+from pachinko.loader.config import validate_config
+from pachinko.loader.diagnostics import (
+    BAD_PATH,
+    BAD_PLUGIN,
+    DUPLICATE_NAME,
+    DUPLICATE_PATH,
+    HANDLER_OVERRIDE,
+    MISSING_HANDLER,
+    PLUGIN_FAILED,
+    UNKNOWN_PLACEHOLDER,
+    UNKNOWN_PLUGIN,
+    UNKNOWN_ROOM,
+    Collector,
+    KeyPath,
+    Problem,
+)
+from pachinko.loader.imports import add_to_path, resolve_import
+from pachinko.loader.paths import Templates, fields, placeholders, room_matches
+from pachinko.loader.plan import (
+    HOOK_EVENTS,
+    HookPlan,
+    MessagePlan,
+    Plan,
+    PluginPlan,
+    RoomPlan,
+    RoutePlan,
+    WorkerPlan,
+)
+from pachinko.loader.plugins import (
+    BACKENDS,
+    CODECS,
+    EXTENSIONS,
+    PluginFailed,
+    Registry,
+    UnknownPlugin,
+)
+from pachinko.manifest.model import Hooks, Manifest, Route, RouteWorker, Worker
+
+_KIND = {BACKENDS: "backend", CODECS: "codec", EXTENSIONS: "extension"}
+_CODEC_ATTRS = ("name", "subprotocol", "is_binary", "decoder")
+Check = Callable[[object, str], None]
+
+
+def plan(manifest: Manifest, registry: Registry | None = None) -> Plan:
+    """Resolve every import, signature and plugin of `manifest`.
+
+    Raises:
+        ManifestError: with every error found (and the warnings), in file order.
+    """
+    return _Resolver(manifest, registry or Registry()).plan()
+
+
+class _Resolver:
+    """One pass over a manifest; each section is checked on its own."""
+
+    def __init__(self, manifest: Manifest, registry: Registry) -> None:
+        self.manifest = manifest
+        self.registry = registry
+        self.report = Collector(manifest)
+        self.folder = Path(manifest.path).parent
+        self.seen: dict[tuple[str, str], KeyPath] = {}  # (kind, name) -> first key
+
+    def plan(self) -> Plan:
+        add_to_path(self.folder)
+        app = self.manifest.app
+        mount = app.mount.rstrip("/")
+        if mount and not mount.startswith("/"):
+            message = f"mount {app.mount!r} must start with '/'"
+            self.report.error(("app", "mount"), BAD_PATH, message, f"write '/{mount}'")
+            mount = f"/{mount}"  # NOTE: so that each route is not reported for it too.
+        http_app = self.resolve(("app", "http"), app.http, checks.check_http_app)
+        codecs = self.codecs()
+        backend = self.plugin(BACKENDS, self.manifest.backend.use, ("backend", "use"))
+        backend_plan = self.configure(backend, self.manifest.backend.config, ("backend",))
+        extensions = []
+        for name, data in self.manifest.plugins.items():
+            cls = self.plugin(EXTENSIONS, name, ("plugins", name))
+            extensions.append(self.configure(cls, data, ("plugins", name)))
+        rooms = tuple(self.room(i) for i in range(len(self.manifest.rooms)))
+        hooks = self.hooks(self.manifest.hooks, ("hooks",))
+        templates = Templates()
+        routes = tuple(
+            self.route(i, route, mount, templates) for i, route in enumerate(self.manifest.routes)
+        )
+        workers = tuple(
+            self.worker(("workers", i), worker) for i, worker in enumerate(self.manifest.workers)
+        )
+        if self.report.has_errors:
+            raise ManifestError(self.report.sorted())
+        return Plan(
+            manifest=self.manifest,
+            path=Path(self.manifest.path),
+            app_name=app.name or self.folder.name,
+            http_app=http_app,
+            codec=app.codec,
+            codecs=codecs,
+            envelope=app.envelope,
+            limits=self.manifest.limits,
+            security=self.manifest.security,
+            backend=backend_plan,  # type: ignore[arg-type]
+            extensions=tuple(extensions),  # type: ignore[arg-type]
+            rooms=rooms,
+            hooks=hooks,
+            routes=routes,
+            workers=workers,
+            warnings=self.report.sorted(),
+        )
+
+    def resolve(self, key: KeyPath, spec: str | None, check: Check | None = None) -> object:
+        """Import `spec` and run `check` on it; record a problem at `key` and return None."""
+        if spec is None:
+            return None
+        try:
+            target = resolve_import(spec)
+            if check is not None:
+                check(target, spec)
+        except Problem as problem:
+            self.report.add(key, problem)
+            return None
+        return target
+
+    def plugin(self, group: str, name: str, key: KeyPath) -> type | None:
+        kind = _KIND[group]
+        try:
+            cls = self.registry.load(group, name)
+        except UnknownPlugin as error:
+            names = ", ".join(error.installed) or "none"
+            hint = f"installed {kind}s: {names}"
+            self.report.error(key, UNKNOWN_PLUGIN, f"unknown {kind} {name!r}", hint)
+            return None
+        except PluginFailed as error:
+            self.report.error(key, PLUGIN_FAILED, str(error), "reinstall or fix that distribution")
+            return None
+        if group != CODECS and not isinstance(getattr(cls, "config", None), type):
+            message = f"{kind} {name!r} ({cls!r}) has no 'config' Struct class attribute"
+            self.report.error(key, BAD_PLUGIN, message)
+            return None
+        return cls  # type: ignore[return-value]
+
+    def configure(self, cls: type | None, data: dict[str, object], key: KeyPath) -> PluginPlan | None:
+        if cls is None:
+            return None
+        config, problems = validate_config(cls.config, data, key)  # type: ignore[attr-defined]
+        for where, problem in problems:
+            self.report.add(where, problem)
+        name = key[-1] if key[0] == "plugins" else self.manifest.backend.use
+        group = EXTENSIONS if key[0] == "plugins" else BACKENDS
+        info = self.registry.info(group, str(name))
+        return PluginPlan(str(name), cls, config, info.distribution)
+
+    def codecs(self) -> dict[str, type]:
+        """Load every installed codec; only a broken *chosen* codec is an error."""
+        chosen = self.manifest.app.codec
+        found: dict[str, type] = {}
+        for name in self.registry.names(CODECS):
+            try:
+                cls = self.registry.load(CODECS, name)
+            except PluginFailed as error:
+                severity = "error" if name == chosen else "warning"
+                problem = Problem(PLUGIN_FAILED, str(error), severity=severity)
+                self.report.add(("app", "codec"), problem)
+                continue
+            missing = [attr for attr in _CODEC_ATTRS if not hasattr(cls, attr)]
+            if missing:
+                message = f"codec {name!r} ({cls!r}) lacks {', '.join(missing)}"
+                severity = "error" if name == chosen else "warning"
+                self.report.add(("app", "codec"), Problem(BAD_PLUGIN, message, severity=severity))
+                continue
+            found[name] = cls  # type: ignore[assignment]
+        if chosen not in self.registry.names(CODECS):
+            self.plugin(CODECS, chosen, ("app", "codec"))
+        return found
+
+    def unique(self, kind: str, name: str, key: KeyPath) -> None:
+        """Report `name` if another `kind` of that name came before it."""
+        first = self.seen.setdefault((kind, name), key)
+        if first != key:
+            line, _ = self.report.locate(first)
+            hint = f"the first is at line {line}"
+            self.report.error(key, DUPLICATE_NAME, f"duplicate {kind} name {name!r}", hint)
+
+    def room(self, i: int) -> RoomPlan:
+        room = self.manifest.rooms[i]
+        self.unique("room", room.name, ("rooms", i, "name"))
+        return RoomPlan(room.name, room.presence, room.history, room.max_members)
+
+    def hooks(self, table: Hooks, key: KeyPath) -> HookPlan:
+        by_event = {}
+        for event in HOOK_EVENTS:
+            specs = getattr(table, event)
+            found = [
+                self.resolve((*key, event, j), spec, _hook_check)
+                for j, spec in enumerate(specs)
+            ]
+            if specs:
+                by_event[event] = tuple(found)
+        return HookPlan(by_event)  # type: ignore[arg-type]
+
+    def route(self, i: int, route: Route, mount: str, templates: Templates) -> RoutePlan:
+        key: KeyPath = ("routes", i)
+        full = mount + route.path
+        if route.name is not None:
+            self.unique("route", route.name, (*key, "name"))
+        first = self.seen.setdefault(("path", full), (*key, "path"))
+        if not route.path.startswith("/"):
+            hint = f"write '/{route.path}'"
+            problem = Problem(BAD_PATH, f"path {route.path!r} must start with '/'", hint)
+            self.report.add((*key, "path"), problem)
+        elif first != (*key, "path"):
+            line, _ = self.report.locate(first)
+            hint = f"the first is at line {line}"
+            self.report.error((*key, "path"), DUPLICATE_PATH, f"duplicate path {full!r}", hint)
+        else:
+            try:
+                templates.add(full)
+            except Problem as problem:
+                self.report.add((*key, "path"), problem)
+        params = fields(full)
+        for j, room in enumerate(route.join):
+            absent = [name for name in placeholders(room) if name not in params]
+            if absent:
+                known = ", ".join(params) or "none"
+                message = f"join {room!r} uses {{{absent[0]}}}, which is not a parameter of {full!r}"
+                self.report.error((*key, "join", j), UNKNOWN_PLACEHOLDER, message, f"parameters: {known}")
+            elif not any(room_matches(r.name, room) for r in self.manifest.rooms):
+                hint = f"declare it with [[rooms]] name = {room!r}"
+                self.report.warning((*key, "join", j), UNKNOWN_ROOM, f"join {room!r} matches no [[rooms]] name or pattern", hint)
+        resource = self.resolve((*key, "resource"), route.resource, checks.check_resource)
+        messages = tuple(
+            self.message((*key, "messages", kind), kind, route, resource)
+            for kind in route.messages
+        )
+        return RoutePlan(
+            path=full,
+            name=route.name,
+            join=tuple(route.join),
+            resource=resource,  # type: ignore[arg-type]
+            hooks=self.hooks(route.hooks, (*key, "hooks")),
+            messages=messages,
+            workers=tuple(self.worker((*key, "workers", j), w) for j, w in enumerate(route.workers)),
+        )
+
+    def message(self, key: KeyPath, kind: str, route: Route, resource: object) -> MessagePlan:
+        from pachinko.runtime.resource import find_handler
+
+        entry = route.messages[kind]
+        method = find_handler(resource, kind) if isinstance(resource, type) else None
+        handler = self.resolve((*key, "handler"), entry.handler, _handler_check)
+        if entry.handler is not None and method is not None:
+            message = f"handler {entry.handler!r} overrides {route.resource}.{method} for {kind!r}"
+            hint = "the manifest's handler wins; remove one of them"
+            self.report.warning((*key, "handler"), HANDLER_OVERRIDE, message, hint)
+        elif entry.handler is None and route.resource is None:
+            hint = 'add handler = "module:function", or a resource with a method for it'
+            self.report.error(key, MISSING_HANDLER, f"message {kind!r} has no handler", hint)
+        elif entry.handler is None and resource is not None and method is None:
+            hint = f'add handler = "module:function", or @handles_message({kind!r}) on a method'
+            message = f"message {kind!r} has no handler: {route.resource} has no method for it"
+            self.report.error(key, MISSING_HANDLER, message, hint)
+        elif entry.handler is None and method is not None:
+            self.resolve(key, f"{route.resource}.{method}", _method_check)
+        payload = self.resolve((*key, "payload"), entry.payload, checks.check_payload_type)
+        code = handler if handler is not None else getattr(resource, method or "", None)
+        return MessagePlan(
+            type=kind,
+            handler=handler,  # type: ignore[arg-type]
+            payload_type=object if entry.payload is None else payload,
+            reply=entry.reply or f"{kind}.reply",
+            strict=entry.strict,
+            summary=entry.summary,
+            source=checks.source_of(code, self.folder) if code is not None else "?",
+        )
+
+    def worker(self, key: KeyPath, worker: Worker | RouteWorker) -> WorkerPlan:
+        if isinstance(worker, Worker):
+            self.unique("worker", worker.name, (*key, "name"))
+
+        def check(target: object, spec: str) -> None:
+            checks.check_callable(target, spec, "worker", "ctx, **args", worker.args)
+
+        try:
+            target = resolve_import(worker.target)
+            check(target, worker.target)
+        except Problem as problem:
+            where = (*key, *problem.key) if problem.key else (*key, "target")
+            problem.key = None
+            self.report.add(where, problem)
+            target = None
+        name = worker.name if isinstance(worker, Worker) else worker.target
+        options = {}
+        if isinstance(worker, Worker):
+            options = dict(restart=worker.restart, max_restarts=worker.max_restarts, backoff=worker.backoff)
+        return WorkerPlan(name, target, worker.every, dict(worker.args), **options)  # type: ignore[arg-type]
+
+
+def _hook_check(target: object, spec: str) -> None:
+    checks.check_callable(target, spec, "hook", "conn, event")
+
+
+def _handler_check(target: object, spec: str) -> None:
+    checks.check_callable(target, spec, "handler", "conn, payload")
+
+
+def _method_check(target: object, spec: str) -> None:
+    checks.check_callable(target, spec, "handler", "self, conn, payload")

@@ -1,0 +1,115 @@
+"""`pachinko.App`, `install()` and `connection_manager()`: putting the router into Falcon."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import falcon.asgi
+
+from pachinko.errors import PachinkoError
+from pachinko.runtime.endpoint import RouteEndpoint
+from pachinko.runtime.manager import WebSocketConnectionManager
+from pachinko.runtime.router import WebSocketRouter
+from pachinko.runtime.workers import WorkerController
+
+Startup = Callable[[Any], Awaitable[None]]
+
+
+class Lifespan:
+    """Falcon middleware that starts and stops the manager, workers and extensions."""
+
+    def __init__(
+        self,
+        router: WebSocketRouter,
+        workers: WorkerController | None = None,
+        extensions: Iterable[Any] = (),
+    ) -> None:
+        self.router = router
+        self.workers = workers or WorkerController()
+        self.extensions = tuple(extensions)
+
+    @property
+    def manager(self) -> WebSocketConnectionManager:
+        return self.router.manager
+
+    async def process_startup(self, scope: dict[str, Any], event: dict[str, Any]) -> None:
+        await self.manager.start()
+        for extension in self.extensions:
+            await extension.startup(self.router.app)
+        await self.workers.start(self.manager, self.router.app)
+
+    async def process_shutdown(self, scope: dict[str, Any], event: dict[str, Any]) -> None:
+        await self.workers.stop()
+        await self.router.close_all(1001)
+        await self.router.watchdog.stop()
+        for extension in reversed(self.extensions):
+            await extension.shutdown(self.router.app)
+        await self.manager.stop()
+
+
+class App(falcon.asgi.App):
+    """A `falcon.asgi.App` that serves pachinko routes straight from ASGI.
+
+    WebSocket scopes whose path matches a pachinko route skip Falcon's buffered
+    `WebSocket` (unless WebSocket middleware is installed); everything else is
+    plain Falcon.
+    """
+
+    def __init__(self, *args: Any, router: WebSocketRouter | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ws_router = router or WebSocketRouter()
+        self.ws_lifespan = install(self, self.ws_router)
+
+    @property
+    def ws_connection_manager(self) -> WebSocketConnectionManager:
+        return self.ws_router.manager
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:  # type: ignore[override]
+        if scope["type"] == "websocket" and not any(self._middleware_ws):
+            found = self._router.find(scope["path"])
+            if found is not None and isinstance(found[0], RouteEndpoint):
+                await found[0].serve_asgi(scope, receive, send, found[2] or {})
+                return
+        await super().__call__(scope, receive, send)
+
+
+def install(
+    app: falcon.asgi.App,
+    router: WebSocketRouter | None = None,
+    *,
+    prefix: str = "",
+    workers: WorkerController | None = None,
+    extensions: Iterable[Any] = (),
+) -> WebSocketConnectionManager:
+    """Mount `router` on `app` with a lifespan middleware; return the manager. Idempotent."""
+    existing = _find_lifespan(app)
+    if existing is not None:
+        return existing.manager
+    router = router or WebSocketRouter()
+    router.mount(app, prefix)
+    lifespan = Lifespan(router, workers, extensions)
+    app.add_middleware(lifespan)
+    return lifespan.manager
+
+
+def connection_manager(app: falcon.asgi.App) -> WebSocketConnectionManager:
+    """The connection manager of an app built by `build` or wired by `install`."""
+    lifespan = _find_lifespan(app)
+    if lifespan is None:
+        raise PachinkoError("this app has no pachinko connection manager; call pachinko.install(app)")
+    return lifespan.manager
+
+
+def lifespan_of(app: falcon.asgi.App) -> Lifespan | None:
+    """The pachinko lifespan middleware of `app`, if installed."""
+    return _find_lifespan(app)
+
+
+def _find_lifespan(app: falcon.asgi.App) -> Lifespan | None:
+    # NOTE: Falcon's App is slotted and not weak-referenceable, so the manager lives
+    # in the middleware `install` added; Falcon keeps that list as `_unprepared_middleware`.
+    for middleware in getattr(app, "_unprepared_middleware", ()):
+        if isinstance(middleware, Lifespan):
+            return middleware
+    return None

@@ -1,0 +1,242 @@
+"""`Connection`: what handlers, hooks and workers receive, and its ordered outbound queue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from pachinko.codecs.base import Codec
+from pachinko.runtime.frames import Event, MessageId, raw_event, send_event
+
+if TYPE_CHECKING:
+    import falcon.asgi
+
+    from pachinko.runtime.manager import WebSocketConnectionManager
+
+log = logging.getLogger("pachinko")
+
+Send = Callable[[Event], Any]
+Receive = Callable[[], Any]
+
+
+class Connection:
+    """One accepted WebSocket connection.
+
+    Frames to one connection go out in the order they were sent, whoever sent them.
+    A write never blocks a broadcaster: frames queue up to `send_queue`, and a
+    connection whose queue overflows, or whose write outlasts `send_timeout`, is
+    dropped with close code 1013.
+    """
+
+    __slots__ = (
+        "_abort",
+        "_codec",
+        "_encode",
+        "_frame",
+        "_outbox",
+        "_queue_limit",
+        "_receive",
+        "_reply_id",
+        "_reply_type",
+        "_send",
+        "_wake",
+        "_writer",
+        "close_code",
+        "id",
+        "is_closed",
+        "last_seen",
+        "manager",
+        "params",
+        "request",
+        "rooms",
+        "state",
+        "write_started",
+    )
+
+    def __init__(
+        self,
+        id_: str,
+        *,
+        manager: WebSocketConnectionManager,
+        codec: Codec,
+        framer: Callable[[str, object, MessageId], object],
+        send: Send,
+        receive: Receive,
+        request: falcon.asgi.Request | None = None,
+        params: dict[str, object] | None = None,
+        send_queue: int = 256,
+        abort: Callable[[int], None] | None = None,
+    ) -> None:
+        self.id = id_
+        self.manager = manager
+        self.request = request
+        self.params = params or {}
+        self.state: dict[str, object] = {}
+        self.rooms: set[str] = set()
+        self.is_closed = False
+        self.close_code: int | None = None
+        self.last_seen = 0.0  # loop time of the last frame received
+        self.write_started = 0.0  # loop time the current write began; 0 when idle
+        self._codec = codec
+        self._encode = codec.encode
+        self._frame = framer
+        self._send = send
+        self._receive = receive
+        self._outbox: deque[Event] = deque()
+        self._queue_limit = send_queue
+        self._writer: asyncio.Task[None] | None = None
+        self._wake: asyncio.Future[None] | None = None
+        self._reply_type = ""
+        self._reply_id: MessageId = None
+        self._abort = abort or (lambda code: None)
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.id} rooms={sorted(self.rooms)}>"
+
+    @property
+    def codec(self) -> Codec:
+        return self._codec
+
+    # -- sending ---------------------------------------------------------------
+
+    async def send(self, type: str, payload: object = None) -> None:  # noqa: A002
+        """Send `{"type": type, "payload": payload}` to this connection."""
+        await self.send_event(self.encode_event(type, payload, None))
+
+    async def reply(self, payload: object) -> None:
+        """Answer the message being handled: its reply type and id, sent at once."""
+        await self.send_event(self.encode_event(self._reply_type, payload, self._reply_id))
+
+    async def send_raw(self, data: str | bytes) -> None:
+        """Send a frame verbatim: text for `str`, binary for `bytes`."""
+        await self.send_event(raw_event(data))
+
+    async def send_media(self, media: object) -> None:
+        """Send `media` encoded by this connection's codec, with no envelope."""
+        await self.send_event(send_event(self._codec, self._encode(media)))
+
+    def encode_event(self, type_: str, payload: object, id_: MessageId) -> Event:
+        """Encode one frame into the ASGI event this connection sends."""
+        return send_event(self._codec, self._encode(self._frame(type_, payload, id_)))
+
+    async def send_event(self, event: Event) -> None:
+        """Send a ready ASGI event, in order; dropped once the connection is closing."""
+        if self.is_closed:
+            return
+        await self._write(event)
+
+    async def _write(self, event: Event) -> None:
+        if self._outbox or self.write_started:
+            self._outbox.append(event)
+            return
+        # NOTE: the common case (a reply with nothing queued) writes inline: no task hop.
+        self.write_started = asyncio.get_running_loop().time()
+        try:
+            await self._send(event)
+        except Exception:  # the peer went away mid-write; the receive loop sees it
+            self.is_closed = True
+        finally:
+            self.write_started = 0.0
+        if self._outbox:
+            self._kick()
+
+    def push(self, event: Event) -> None:
+        """Queue an event without waiting (broadcasts); overflow drops the connection."""
+        if self.is_closed:
+            return
+        if len(self._outbox) >= self._queue_limit:
+            self.drop(1013)
+            return
+        self._outbox.append(event)
+        if not self.write_started:
+            self._kick()
+
+    def _kick(self) -> None:
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._drain())
+        elif self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        outbox, send = self._outbox, self._send
+        while True:
+            while outbox and not self.write_started:
+                event = outbox.popleft()
+                self.write_started = loop.time()
+                try:
+                    await send(event)
+                except Exception:
+                    self.is_closed = True
+                    outbox.clear()
+                finally:
+                    self.write_started = 0.0
+            if self.is_closed and not outbox:
+                self._writer = None
+                return
+            self._wake = loop.create_future()
+            await self._wake
+            self._wake = None
+
+    def drop(self, code: int) -> None:
+        """Stop this connection at once with `code` (slow consumer, abuse); nothing waits."""
+        if not self.is_closed:
+            self.is_closed = True
+            self.close_code = code
+            self._outbox.clear()
+            self._abort(code)
+
+    def stop_writer(self) -> None:
+        """Cancel the background writer; called once the connection has ended."""
+        self.is_closed = True
+        self._outbox.clear()
+        if self._writer is not None:
+            self._writer.cancel()
+            self._writer = None
+
+    # -- rooms and lifecycle ---------------------------------------------------------
+
+    async def join(self, room: str) -> None:
+        """Join `room`; raises `pachinko.RoomFull` when it is at `max_members`."""
+        await self.manager.join(self, room)
+
+    async def leave(self, room: str) -> None:
+        """Leave `room` (no-op when not a member)."""
+        await self.manager.leave(self, room)
+
+    async def broadcast(
+        self,
+        room: str,
+        type: str,  # noqa: A002
+        payload: object = None,
+        exclude_self: bool = False,
+    ) -> None:
+        """Send a frame to every member of `room`, optionally not to this connection."""
+        await self.manager.broadcast(room, type, payload, exclude=self.id if exclude_self else None)
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close after the frames already queued; later sends are dropped."""
+        if self.is_closed:
+            return
+        self.is_closed = True
+        self.close_code = code
+        await self._write({"type": "websocket.close", "code": code, "reason": reason})
+        if self._writer is not None and self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
+
+    # -- WebSocketLike -------------------------------------------------------------------
+
+    async def accept(self, subprotocol: str | None = None) -> None:
+        """No-op: pachinko accepts the connection before handlers and hooks see it."""
+
+    async def receive_media(self) -> object:
+        """Receive and decode the next frame directly (from a handler only: it pauses dispatch)."""
+        event = await self._receive()
+        if event["type"] != "websocket.receive":
+            self.is_closed = True
+            raise ConnectionError(f"connection {self.id} closed")
+        data = event.get("text")
+        return self._codec.decoder(object)(event["bytes"] if data is None else data)

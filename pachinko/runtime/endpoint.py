@@ -1,0 +1,422 @@
+"""`RouteEndpoint`: the Falcon resource of one route, and the per-message loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import falcon.asgi
+import msgspec
+
+from pachinko.codecs.base import Codec
+from pachinko.errors import Reject, RoomFull
+from pachinko.runtime.connection import Connection, Receive, Send
+from pachinko.runtime.dispatch import DispatchTable, Entry, MessageSpec
+from pachinko.runtime.frames import FRAMERS, Envelope, Event, error_payload
+from pachinko.runtime.hooks import HookEvent, HookMap, Message, chain, resource_hooks, run_hooks
+from pachinko.runtime.origin import is_origin_allowed
+
+if TYPE_CHECKING:
+    from pachinko.runtime.router import WebSocketRouter
+
+log = logging.getLogger("pachinko")
+
+_FLAT_RESERVED = frozenset(("type", "id"))
+
+
+class _Stop(Exception):
+    """Leave the message loop and close with `code`."""
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        self.code = code
+        self.reason = reason
+
+
+class RouteEndpoint:
+    """One WebSocket route, registered in Falcon's router so URI converters work."""
+
+    def __init__(
+        self,
+        router: WebSocketRouter,
+        path: str,
+        *,
+        resource: type | None = None,
+        messages: tuple[MessageSpec, ...] = (),
+        join: tuple[str, ...] = (),
+        hooks: HookMap | None = None,
+        workers: tuple[Any, ...] = (),
+        name: str | None = None,
+    ) -> None:
+        self.router = router
+        self.path = path
+        self.name = name
+        self.resource = resource
+        self.join = join
+        self.hooks: HookMap = hooks or {}
+        self.workers = workers
+        self.messages = messages
+        # NOTE: tables per codec, computed once; the hot loop only does dict lookups.
+        self.tables = {
+            name: DispatchTable(codec, messages, resource) for name, codec in router.codecs.items()
+        }
+        self._has_unhandled = resource is not None and hasattr(resource, "on_unhandled")
+
+    # -- entry points --------------------------------------------------------------
+
+    async def on_websocket(self, req: falcon.asgi.Request, ws: falcon.asgi.WebSocket, **params: Any) -> None:
+        """Serve through Falcon's `WebSocket` (apps wired with `install`)."""
+
+        async def send(event: Event) -> None:
+            if event["type"] == "websocket.close":
+                await ws.close(event["code"], event.get("reason") or None)
+            else:
+                await ws._asgi_send(event)  # NOTE: Falcon has no public raw send.
+
+        async def accept(subprotocol: str | None) -> None:
+            await ws.accept(subprotocol=subprotocol)
+
+        async def deny() -> None:
+            await ws.close()
+
+        # NOTE: after accept, Falcon's buffered receiver yields raw ASGI events.
+        await self.serve(req, params, lambda: ws._asgi_receive(), send, accept, deny)
+
+    async def serve_asgi(
+        self, scope: dict[str, Any], receive: Receive, send: Send, params: dict[str, Any]
+    ) -> None:
+        """Serve straight from ASGI (a `pachinko.App`): no buffered receive task in between."""
+        first = await receive()
+        if first["type"] != "websocket.connect":
+            return
+        req = falcon.asgi.Request(scope, receive)
+
+        async def accept(subprotocol: str | None) -> None:
+            event: Event = {"type": "websocket.accept"}
+            if subprotocol:
+                event["subprotocol"] = subprotocol
+            await send(event)
+
+        async def deny() -> None:
+            await send({"type": "websocket.close", "code": 1008})
+
+        await self.serve(req, params, receive, send, accept, deny)
+
+    # -- one connection ------------------------------------------------------------
+
+    async def serve(
+        self,
+        req: falcon.asgi.Request,
+        params: dict[str, Any],
+        receive: Receive,
+        send: Send,
+        accept: Callable[[str | None], Any],
+        deny: Callable[[], Any],
+    ) -> None:
+        router = self.router
+        origin = req.get_header("Origin")
+        if origin is not None and not is_origin_allowed(origin, req.get_header("Host") or "", router.origins):
+            await deny()
+            return
+        codec, subprotocol = router.negotiate(req.scope.get("subprotocols") or ())
+        task = asyncio.current_task()
+        assert task is not None
+
+        def abort(code: int) -> None:
+            task.cancel()
+
+        conn = Connection(
+            uuid.uuid4().hex,
+            manager=router.manager,
+            codec=codec,
+            framer=FRAMERS[router.envelope],
+            send=send,
+            receive=receive,
+            request=req,
+            params=params,
+            send_queue=router.limits.send_queue,
+            abort=abort,
+        )
+        resource = self.resource() if self.resource is not None else None
+        layers = (router.hooks, self.hooks, resource_hooks(resource) if resource else {})
+        try:
+            await run_hooks(chain("before_connect", *layers), conn, HookEvent("before_connect"))
+            if resource is not None and await resource.on_connect(conn) is False:
+                await deny()
+                return
+        except Reject as rejected:
+            if rejected.code is None:
+                await deny()
+                return
+            await accept(subprotocol)
+            await send({"type": "websocket.close", "code": rejected.code, "reason": rejected.reason})
+            return
+
+        await accept(subprotocol)
+        await router.connection_opened(conn)
+        code = 1006
+        try:
+            code = await self._run(conn, resource, layers, receive, send)
+        except asyncio.CancelledError:
+            if conn.close_code is None:  # the server is going away, not a drop
+                raise
+            code = conn.close_code
+            await _close_quietly(send, code)
+        finally:
+            await self._finish(conn, resource, layers, code)
+
+    async def _run(
+        self,
+        conn: Connection,
+        resource: object,
+        layers: tuple[HookMap, ...],
+        receive: Receive,
+        send: Send,
+    ) -> int:
+        try:
+            for pattern in self.join:
+                room = pattern.format_map(conn.params)
+                try:
+                    await conn.join(room)
+                except RoomFull as full:
+                    await conn.send("error", error_payload("room_full", f"room {full.room!r} is full"))
+            await run_hooks(chain("after_connect", *layers), conn, HookEvent("after_connect"))
+            self.router.start_workers(conn, self.workers)
+            return await self._loop(conn, resource, layers, receive)
+        except _Stop as stop:
+            await conn.close(stop.code, stop.reason)
+            return await _wait_disconnect(receive, stop.code)
+        except Reject as rejected:
+            await conn.close(rejected.code or 1008, rejected.reason)
+            return await _wait_disconnect(receive, rejected.code or 1008)
+
+    async def _finish(
+        self, conn: Connection, resource: object, layers: tuple[HookMap, ...], code: int
+    ) -> None:
+        conn.is_closed = True
+        conn.close_code = conn.close_code or code
+        try:
+            event = HookEvent("before_disconnect", close_code=code)
+            await run_hooks(chain("before_disconnect", *layers), conn, event)
+        except Exception:
+            log.exception("before_disconnect hook failed on %s", conn.id)
+        await self.router.connection_closed(conn)
+        if resource is not None:
+            try:
+                await resource.on_disconnect(conn, code)  # type: ignore[attr-defined]
+            except Exception:
+                log.exception("on_disconnect failed on %s", conn.id)
+        conn.stop_writer()
+
+    async def _loop(
+        self,
+        conn: Connection,
+        resource: object,
+        layers: tuple[HookMap, ...],
+        receive: Receive,
+    ) -> int:
+        """Receive, limit, decode once, dispatch, reply: the per-message hot loop."""
+        router = self.router
+        limits = router.limits
+        codec: Codec = conn.codec
+        table = self.tables[codec.name]
+        entries, find = table.entries, table.find
+        decode_envelope = router.envelope_decoder(codec)
+        is_flat = router.envelope == "flat"
+        null = router.null_payload(codec)
+        before = chain("before_receive", *layers)
+        after = chain("after_receive", *layers)
+        has_hooks = bool(before or after)
+        unhandled = getattr(resource, "on_unhandled", None) if self._has_unhandled else None
+        max_bytes = limits.max_message_bytes
+        rate_on = limits.rate_count > 0
+        refill = limits.rate_count / limits.rate_per
+        capacity = float(limits.burst)
+        tokens = capacity
+        refused = 0
+        clock = asyncio.get_running_loop().time
+        last = clock()
+        send_error = self._send_error
+
+        while True:
+            event = await receive()
+            if event["type"] != "websocket.receive":
+                return int(event.get("code", 1005))
+            data = event.get("text")
+            if data is None:
+                data = event.get("bytes") or b""
+            now = clock()
+            conn.last_seen = now
+            if len(data) > max_bytes or (
+                isinstance(data, str) and len(data) * 4 > max_bytes and len(data.encode()) > max_bytes
+            ):
+                raise _Stop(1009, "frame too large")
+            if rate_on:
+                tokens = min(capacity, tokens + (now - last) * refill)
+                last = now
+                if tokens < 1.0:
+                    refused += 1
+                    if refused >= limits.burst:
+                        raise _Stop(1008, "rate limit exceeded")
+                    await send_error(conn, "rate_limited", "too many messages", None)
+                    continue
+                tokens -= 1.0
+                refused = 0
+
+            # -- decode the envelope once --
+            try:
+                if is_flat:
+                    envelope, fields = _decode_flat(decode_envelope, data)
+                else:
+                    envelope = decode_envelope(data)
+                    fields = None
+            except msgspec.ValidationError as exc:
+                if unhandled is not None:
+                    await unhandled(conn, data)
+                else:
+                    await send_error(conn, "invalid_envelope", _envelope_reason(exc), None)
+                continue
+            except (msgspec.DecodeError, TypeError, UnicodeDecodeError):
+                if unhandled is not None:
+                    await unhandled(conn, data)
+                else:
+                    await send_error(conn, "invalid_json", f"frame is not valid {codec.name}", None)
+                continue
+
+            entry = entries.get(envelope.type) or find(envelope.type)
+            if entry is None:
+                if unhandled is not None:
+                    await unhandled(conn, data)
+                else:
+                    reason = f"no handler for message type {envelope.type!r}"
+                    await send_error(conn, "unknown_type", reason, envelope.id)
+                continue
+            try:
+                if fields is None:
+                    payload = entry.decode(envelope.payload or null)
+                else:
+                    payload = msgspec.convert(fields, entry.convert_type)
+            except msgspec.ValidationError as exc:
+                reason = _payload_reason(str(exc), is_flat)
+                await send_error(conn, "invalid_payload", reason, envelope.id)
+                continue
+
+            conn._reply_type = entry.reply
+            conn._reply_id = envelope.id
+            if has_hooks:
+                await self._dispatch_hooked(conn, resource, entry, envelope, payload, before, after)
+                continue
+            try:
+                if entry.is_method:
+                    result = await entry.call(resource, conn, payload)
+                else:
+                    result = await entry.call(conn, payload)
+            except Exception as exc:
+                await self._handler_failed(conn, entry, envelope, exc)
+                continue
+            if result is not None:
+                await conn.send_event(conn.encode_event(entry.reply, result, envelope.id))
+
+    async def _dispatch_hooked(
+        self,
+        conn: Connection,
+        resource: object,
+        entry: Entry,
+        envelope: Any,
+        payload: object,
+        before: tuple[Any, ...],
+        after: tuple[Any, ...],
+    ) -> None:
+        message = Message(envelope.type, payload, envelope.id)
+        try:
+            await run_hooks(before, conn, HookEvent("before_receive", message))
+        except Reject:
+            raise
+        except Exception as exc:
+            log.exception("before_receive hook failed on %s", conn.id)
+            raise _Stop(1011, "hook failed") from exc
+        error: BaseException | None = None
+        result: object = None
+        try:
+            if entry.is_method:
+                result = await entry.call(resource, conn, payload)
+            else:
+                result = await entry.call(conn, payload)
+        except Exception as exc:
+            error = exc
+            await self._handler_failed(conn, entry, envelope, exc)
+        if result is not None:
+            await conn.send_event(conn.encode_event(entry.reply, result, envelope.id))
+        try:
+            await run_hooks(after, conn, HookEvent("after_receive", message, error=error))
+        except Reject:
+            raise
+        except Exception as exc:
+            log.exception("after_receive hook failed on %s", conn.id)
+            raise _Stop(1011, "hook failed") from exc
+
+    async def _handler_failed(self, conn: Connection, entry: Entry, envelope: Any, exc: Exception) -> None:
+        if isinstance(exc, Reject):
+            raise exc
+        if isinstance(exc, RoomFull):
+            await self._send_error(conn, "room_full", f"room {exc.room!r} is full", envelope.id)
+            return
+        log.error(
+            "handler %s for %r failed on connection %s",
+            getattr(entry.call, "__qualname__", entry.call),
+            envelope.type,
+            conn.id,
+            exc_info=exc,
+        )
+        await self._send_error(conn, "internal_error", "internal error", envelope.id)
+
+    @staticmethod
+    async def _send_error(conn: Connection, code: str, message: str, id_: str | int | None) -> None:
+        await conn.send_event(conn.encode_event("error", error_payload(code, message), id_))
+
+
+def _decode_flat(decode: Callable[[Any], Any], data: str | bytes) -> tuple[Envelope, dict[str, Any]]:
+    """Split a flat frame into its envelope and its payload fields."""
+    value = decode(data)
+    if not isinstance(value, dict):
+        raise msgspec.ValidationError(f"Expected `object`, got `{type(value).__name__}`")
+    type_ = value.get("type")
+    id_ = value.get("id")
+    if not isinstance(type_, str):
+        raise msgspec.ValidationError("Object missing required field `type` of type `str`")
+    if id_ is not None and (isinstance(id_, bool) or not isinstance(id_, (str, int))):
+        raise msgspec.ValidationError("Expected `str | int | null` - at `$.id`")
+    fields = {key: item for key, item in value.items() if key not in _FLAT_RESERVED}
+    return Envelope(type_, msgspec.Raw(), id_), fields
+
+
+def _envelope_reason(exc: msgspec.ValidationError) -> str:
+    return f"frame must be an object with a string 'type': {exc}"
+
+
+def _payload_reason(message: str, is_flat: bool) -> str:
+    """Rewrite msgspec's path (`$.count`) to the frame's (`$.payload.count`)."""
+    if "`$" in message:
+        return message if is_flat else message.replace("`$", "`$.payload", 1)
+    return f"{message} - at `$`" if is_flat else f"{message} - at `$.payload`"
+
+
+async def _wait_disconnect(receive: Receive, code: int) -> int:
+    """After a server-side close, wait (briefly) for the server's disconnect event."""
+    try:
+        async with asyncio.timeout(5.0):
+            while (await receive())["type"] != "websocket.disconnect":
+                pass
+    except (TimeoutError, Exception):
+        pass
+    return code
+
+
+async def _close_quietly(send: Send, code: int) -> None:
+    try:
+        async with asyncio.timeout(1.0):
+            await send({"type": "websocket.close", "code": code})
+    except (TimeoutError, Exception):
+        log.debug("close %d could not be sent", code)

@@ -1,0 +1,73 @@
+"""Envelopes in and frames out, for both envelope styles of DESIGN.md section 3."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from pachinko.codecs.base import Codec
+
+Event = dict[str, Any]  # an ASGI event
+MessageId = str | int | None
+
+
+class Envelope(msgspec.Struct):
+    """A nested client frame; the payload stays raw until its type is known."""
+
+    type: str
+    payload: msgspec.Raw = msgspec.Raw()
+    id: str | int | None = None
+
+
+class Frame(msgspec.Struct):
+    type: str
+    payload: object = None
+
+
+class ReplyFrame(msgspec.Struct):
+    type: str
+    payload: object
+    id: str | int
+
+
+def nested_frame(type_: str, payload: object, id_: MessageId) -> object:
+    """Build `{"type", "payload"[, "id"]}`."""
+    return Frame(type_, payload) if id_ is None else ReplyFrame(type_, payload, id_)
+
+
+def flat_frame(type_: str, payload: object, id_: MessageId) -> object:
+    """Build a flat frame: an object payload's fields sit beside `type` and `id`."""
+    if isinstance(payload, msgspec.Struct):
+        payload = msgspec.to_builtins(payload)
+    if not isinstance(payload, dict):
+        return nested_frame(type_, payload, id_)
+    frame = {**payload, "type": type_}
+    if id_ is not None:
+        frame["id"] = id_
+    return frame
+
+
+FRAMERS: dict[str, Callable[[str, object, MessageId], object]] = {
+    "nested": nested_frame,
+    "flat": flat_frame,
+}
+
+
+def error_payload(code: str, message: str) -> dict[str, str]:
+    return {"code": code, "message": message}
+
+
+def send_event(codec: Codec, data: bytes) -> Event:
+    """Wrap encoded bytes in an ASGI send event: binary for binary codecs, else text."""
+    if codec.is_binary:
+        return {"type": "websocket.send", "bytes": data}
+    return {"type": "websocket.send", "text": data.decode()}
+
+
+def raw_event(data: str | bytes) -> Event:
+    """An ASGI send event that carries `data` verbatim."""
+    if isinstance(data, str):
+        return {"type": "websocket.send", "text": data}
+    return {"type": "websocket.send", "bytes": bytes(data)}

@@ -1,0 +1,177 @@
+"""`WebSocketConnectionManager`: connections, rooms, presence, history and broadcast."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+
+from pachinko.backends.base import Backend
+from pachinko.backends.memory import MemoryBackend
+from pachinko.errors import RoomFull, UnknownConnection
+from pachinko.runtime.connection import Connection
+from pachinko.runtime.frames import Event
+from pachinko.runtime.options import RoomOptions, RoomTable
+
+log = logging.getLogger("pachinko")
+
+
+class WebSocketConnectionManager:
+    """Tracks this process's connections and reaches every process's through a backend.
+
+    Broadcast encodes a frame once per codec and queues the same bytes for every
+    local member without waiting on any of them.
+    """
+
+    def __init__(
+        self, backend: Backend | None = None, rooms: Iterable[RoomOptions] = ()
+    ) -> None:
+        self.backend: Backend = backend if backend is not None else MemoryBackend()
+        self.room_table = RoomTable(tuple(rooms))
+        self._by_id: dict[str, Connection] = {}
+        self._local: dict[str, set[Connection]] = {}
+        self._is_started = False
+
+    # -- lifecycle ----------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the backend (idempotent); called at lifespan startup or first connect."""
+        if not self._is_started:
+            self._is_started = True
+            await self.backend.start(self._deliver)
+
+    async def stop(self) -> None:
+        if self._is_started:
+            self._is_started = False
+            await self.backend.stop()
+
+    def register(self, conn: Connection) -> None:
+        self._by_id[conn.id] = conn
+
+    async def unregister(self, conn: Connection) -> None:
+        """Forget a closed connection: leave its rooms (presence.leave) and drop it."""
+        for room in tuple(conn.rooms):
+            await self.leave(conn, room)
+        self._by_id.pop(conn.id, None)
+
+    # -- public API ---------------------------------------------------------
+
+    async def broadcast(
+        self,
+        room: str,
+        type: str,  # noqa: A002
+        payload: object = None,
+        exclude: str | Iterable[str] | None = None,
+    ) -> None:
+        """Send a frame to every member of `room` in every process, except `exclude`."""
+        excluded = _as_ids(exclude)
+        history = self.room_table.options(room).history
+        if history:
+            await self.backend.add_history(room, type, payload, history)
+        await self.backend.publish(room, type, payload, excluded)
+
+    async def send_to(self, connection_id: str, type: str, payload: object = None) -> None:  # noqa: A002
+        """Send a frame to one connection, in whichever process holds it."""
+        conn = self._by_id.get(connection_id)
+        if conn is not None:
+            await conn.send(type, payload)
+            return
+        await self.backend.send_to(connection_id, type, payload)
+
+    async def members(self, room: str) -> set[str]:
+        return await self.backend.members(room)
+
+    async def rooms(self) -> set[str]:
+        return await self.backend.rooms()
+
+    async def connections(self, room: str | None = None) -> AsyncIterator[Connection]:
+        """Iterate this process's connections, or its members of `room`."""
+        found = self._by_id.values() if room is None else self._local.get(room, ())
+        for conn in tuple(found):
+            yield conn
+
+    def count(self) -> int:
+        """Number of connections open in this process."""
+        return len(self._by_id)
+
+    def get(self, connection_id: str) -> Connection:
+        """Return a local connection; raises `UnknownConnection`."""
+        try:
+            return self._by_id[connection_id]
+        except KeyError:
+            raise UnknownConnection(connection_id) from None
+
+    # -- rooms -------------------------------------------------------------
+
+    async def join(self, conn: Connection, room: str) -> None:
+        """Add `conn` to `room`: replay history to it, then announce it (presence)."""
+        if room in conn.rooms:
+            return
+        options = self.room_table.options(room)
+        if not await self.backend.add_member(room, conn.id, options.max_members):
+            raise RoomFull(room)
+        conn.rooms.add(room)
+        self._local.setdefault(room, set()).add(conn)
+        if options.history:
+            for type_, payload in await self.backend.history(room):
+                await conn.send(type_, payload)
+        if options.presence:
+            await self.backend.publish(
+                room, "presence.join", _presence(room, conn), frozenset((conn.id,))
+            )
+
+    async def leave(self, conn: Connection, room: str) -> None:
+        """Remove `conn` from `room` and announce it to the others (presence)."""
+        if room not in conn.rooms:
+            return
+        conn.rooms.discard(room)
+        local = self._local.get(room)
+        if local is not None:
+            local.discard(conn)
+            if not local:
+                del self._local[room]
+        await self.backend.remove_member(room, conn.id)
+        if self.room_table.options(room).presence:
+            await self.backend.publish(
+                room, "presence.leave", _presence(room, conn), frozenset((conn.id,))
+            )
+
+    # -- delivery (called by the backend) ---------------------------------------
+
+    def _deliver(
+        self,
+        room: str | None,
+        connection_id: str | None,
+        type_: str,
+        payload: object,
+        exclude: frozenset[str],
+    ) -> None:
+        if connection_id is not None:
+            conn = self._by_id.get(connection_id)
+            if conn is not None:
+                conn.push(conn.encode_event(type_, payload, None))
+            return
+        members = self._local.get(room) if room is not None else None
+        if not members:
+            return
+        # NOTE: encode once per codec; every member of a codec shares the same event.
+        events: dict[object, Event] = {}
+        for conn in tuple(members):
+            if conn.id in exclude:
+                continue
+            codec = conn.codec
+            event = events.get(codec)
+            if event is None:
+                event = events[codec] = conn.encode_event(type_, payload, None)
+            conn.push(event)
+
+
+def _as_ids(exclude: str | Iterable[str] | None) -> frozenset[str]:
+    if exclude is None:
+        return frozenset()
+    if isinstance(exclude, str):
+        return frozenset((exclude,))
+    return frozenset(exclude)
+
+
+def _presence(room: str, conn: Connection) -> dict[str, object]:
+    return {"room": room, "connection": conn.id, "user": conn.state.get("user")}

@@ -1,0 +1,60 @@
+"""Runtime settings: limits, room options, origins. Plain records, built by hand or by `build`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Per-connection limits (DESIGN.md section 2, `[limits]`); times in seconds."""
+
+    max_message_bytes: int = 1_048_576
+    rate_count: int = 50  # 0: no rate limit
+    rate_per: float = 1.0
+    burst: int = 100
+    send_queue: int = 256
+    send_timeout: float = 5.0
+    ping_interval: float = 20.0
+    idle_timeout: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class RoomOptions:
+    """Options of the rooms whose name matches `pattern` (a name or `prefix:{placeholder}`)."""
+
+    pattern: str
+    presence: bool = False
+    history: int = 0
+    max_members: int = 0
+    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        parts = re.split(r"\{[^{}]*\}", self.pattern)
+        source = ".+".join(map(re.escape, parts))
+        object.__setattr__(self, "regex", re.compile(f"^{source}$"))
+
+    def matches(self, room: str) -> bool:
+        return self.regex.match(room) is not None
+
+
+DEFAULT_ROOM = RoomOptions("*")
+
+
+class RoomTable:
+    """Finds the options of a room by name; the first matching declaration wins."""
+
+    def __init__(self, rooms: tuple[RoomOptions, ...] = ()) -> None:
+        self._exact = {room.pattern: room for room in rooms if "{" not in room.pattern}
+        self._patterns = tuple(room for room in rooms if "{" in room.pattern)
+        self._cache: dict[str, RoomOptions] = {}
+
+    def options(self, room: str) -> RoomOptions:
+        found = self._exact.get(room) or self._cache.get(room)
+        if found is not None:
+            return found
+        found = next((r for r in self._patterns if r.matches(room)), DEFAULT_ROOM)
+        if len(self._cache) < 10_000:  # NOTE: room names come from users; bound the cache.
+            self._cache[room] = found
+        return found

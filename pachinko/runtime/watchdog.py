@@ -1,0 +1,50 @@
+"""One task per app that drops stuck writers (1013) and idle connections (1001).
+
+Cheaper than a timer per write or per message: the hot path only stores a
+timestamp, and this task looks at every connection a few times per timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pachinko.runtime.router import WebSocketRouter
+
+log = logging.getLogger("pachinko")
+
+
+class Watchdog:
+    def __init__(self, router: WebSocketRouter) -> None:
+        self._router = router
+        self._task: asyncio.Task[None] | None = None
+
+    def ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._watch())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _watch(self) -> None:
+        limits = self._router.limits
+        manager = self._router.manager
+        period = max(0.01, min(limits.send_timeout, limits.idle_timeout) / 4)
+        loop = asyncio.get_running_loop()
+        while manager.count():
+            await asyncio.sleep(period)
+            now = loop.time()
+            async for conn in manager.connections():
+                if conn.is_closed:
+                    continue
+                if conn.write_started and now - conn.write_started > limits.send_timeout:
+                    log.warning("dropping slow consumer %s (write over %.3gs)", conn.id, limits.send_timeout)
+                    conn.drop(1013)
+                elif conn.last_seen and now - conn.last_seen > limits.idle_timeout:
+                    log.info("closing idle connection %s", conn.id)
+                    await conn.close(1001, "idle timeout")
