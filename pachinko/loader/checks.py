@@ -31,7 +31,8 @@ def is_async(func: object) -> bool:
     if inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(inspect.unwrap(func)):  # type: ignore[arg-type]
         return True
     if not inspect.isroutine(func) and not inspect.isclass(func):
-        return inspect.iscoroutinefunction(getattr(type(func), "__call__", None))
+        # NOTE: an instance with `async def __call__`.
+        return inspect.iscoroutinefunction(vars(type(func)).get("__call__"))
     return False
 
 
@@ -63,10 +64,7 @@ def check_callable(
         signature.bind(*positional, **(args or {}))
     except TypeError as error:
         key = _offending_arg(signature, args or {})
-        if args is not None:
-            call = ", ".join(["ctx", *(f"{name}=..." for name in args)])
-        else:
-            call = params
+        call = params if args is None else ", ".join(["ctx", *(f"{n}=..." for n in args)])
         raise Problem(
             BAD_SIGNATURE,
             f"{role} {spec!r} cannot be called as ({call}): {error}",
@@ -190,8 +188,6 @@ def source_of(func: object, base: Path) -> str:
     if filename is None:
         return "?"
     path = Path(filename)
-    try:
+    if path.is_relative_to(base):
         path = path.relative_to(base)
-    except ValueError:
-        pass
     return f"{path}:{max(line, 1)}"

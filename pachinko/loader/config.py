@@ -21,7 +21,6 @@ from pachinko.manifest.values import Duration, Rate
 _EXPECTED = re.compile(r"^Expected `(.+?)`, got `(.+?)`")
 
 
-
 def _dec_hook(type_: type, value: object) -> object:
     # NOTE: plugin configs may use the manifest's own value types.
     if type_ is Duration:

@@ -37,7 +37,7 @@ INVALID_VALUE = "invalid-value"
 
 #: Every diagnostic code this stage emits, with its meaning (for the docs).
 CODES = {
-    IMPORT_FAILED: "a dotted import failed: no such module, the module raised, or no such attribute",
+    IMPORT_FAILED: "an import failed: no such module, the module raised, or no such attribute",
     INVALID_IMPORT: "an import string is not of the form 'package.module:attr'",
     NOT_CALLABLE: "a handler, hook or worker names something that cannot be called",
     NOT_ASYNC: "a handler, hook or worker is not an `async def` coroutine function",
@@ -60,7 +60,6 @@ CODES = {
     WRONG_TYPE: "a plugin config value has the wrong type",
     INVALID_VALUE: "a plugin config value is rejected by its `config` Struct",
 }
-
 
 
 class Problem(Exception):

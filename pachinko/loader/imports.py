@@ -32,8 +32,9 @@ def resolve_import(spec: str) -> object:
     module_name, colon, attr_path = spec.partition(":")
     attrs = attr_path.split(".")
     if not colon or not _MODULE.match(module_name) or not all(a.isidentifier() for a in attrs):
-        module_guess, dot, attr_guess = spec.replace(":", ".").rpartition(".")
-        hint = f"write it as '{module_guess}:{attr_guess}'" if dot else None
+        module_guess, _, attr_guess = spec.rpartition(".")
+        is_guessable = not colon and _MODULE.match(module_guess) and attr_guess.isidentifier()
+        hint = f"write it as '{module_guess}:{attr_guess}'" if is_guessable else None
         raise Problem(
             INVALID_IMPORT, f"invalid import string {spec!r}: expected 'module:attr'", hint
         )

@@ -48,7 +48,7 @@ class WorkerPlan:
     args: dict[str, object]
     restart: str = "never"
     max_restarts: int = 5
-    backoff: Duration = Duration(1.0)
+    backoff: Duration = Duration(1.0)  # noqa: RUF009 (a float: immutable)
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,7 +146,9 @@ class _Resolver:
             return None
         return cls  # type: ignore[return-value]
 
-    def configure(self, cls: type | None, data: dict[str, object], key: KeyPath) -> PluginPlan | None:
+    def configure(
+        self, cls: type | None, data: dict[str, object], key: KeyPath
+    ) -> PluginPlan | None:
         if cls is None:
             return None
         config, problems = validate_config(cls.config, data, key)  # type: ignore[attr-defined]
@@ -198,8 +200,7 @@ class _Resolver:
         for event in HOOK_EVENTS:
             specs = getattr(table, event)
             found = [
-                self.resolve((*key, event, j), spec, _hook_check)
-                for j, spec in enumerate(specs)
+                self.resolve((*key, event, j), spec, _hook_check) for j, spec in enumerate(specs)
             ]
             if specs:
                 by_event[event] = tuple(found)
@@ -229,15 +230,23 @@ class _Resolver:
             absent = [name for name in placeholders(room) if name not in params]
             if absent:
                 known = ", ".join(params) or "none"
-                message = f"join {room!r} uses {{{absent[0]}}}, which is not a parameter of {full!r}"
-                self.report.error((*key, "join", j), UNKNOWN_PLACEHOLDER, message, f"parameters: {known}")
+                message = (
+                    f"join {room!r} uses {{{absent[0]}}}, which is not a parameter of {full!r}"
+                )
+                self.report.error(
+                    (*key, "join", j), UNKNOWN_PLACEHOLDER, message, f"parameters: {known}"
+                )
             elif not any(room_matches(r.name, room) for r in self.manifest.rooms):
                 hint = f"declare it with [[rooms]] name = {room!r}"
-                self.report.warning((*key, "join", j), UNKNOWN_ROOM, f"join {room!r} matches no [[rooms]] name or pattern", hint)
+                self.report.warning(
+                    (*key, "join", j),
+                    UNKNOWN_ROOM,
+                    f"join {room!r} matches no [[rooms]] name or pattern",
+                    hint,
+                )
         resource = self.resolve((*key, "resource"), route.resource, checks.check_resource)
         messages = tuple(
-            self.message((*key, "messages", kind), kind, route, resource)
-            for kind in route.messages
+            self.message((*key, "messages", kind), kind, route, resource) for kind in route.messages
         )
         return RoutePlan(
             path=full,
@@ -246,7 +255,9 @@ class _Resolver:
             resource=resource,  # type: ignore[arg-type]
             hooks=self.hooks(route.hooks, (*key, "hooks")),
             messages=messages,
-            workers=tuple(self.worker((*key, "workers", j), w) for j, w in enumerate(route.workers)),
+            workers=tuple(
+                self.worker((*key, "workers", j), w) for j, w in enumerate(route.workers)
+            ),
         )
 
     def message(self, key: KeyPath, kind: str, route: Route, resource: object) -> MessagePlan:
@@ -298,7 +309,9 @@ class _Resolver:
         name = worker.name if isinstance(worker, Worker) else worker.target
         options = {}
         if isinstance(worker, Worker):
-            options = dict(restart=worker.restart, max_restarts=worker.max_restarts, backoff=worker.backoff)
+            options = dict(
+                restart=worker.restart, max_restarts=worker.max_restarts, backoff=worker.backoff
+            )
         return WorkerPlan(name, target, worker.every, dict(worker.args), **options)  # type: ignore[arg-type]
 
 

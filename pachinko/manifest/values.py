@@ -16,16 +16,16 @@ class Duration(float):
     def parse(cls, value: object) -> Duration:
         """Parse a manifest value; raise ValueError/TypeError with a readable reason."""
         if isinstance(value, bool):
-            raise TypeError("Expected a duration like \"5s\", got a boolean")
+            raise TypeError('Expected a duration like "5s", got a boolean')
         if isinstance(value, (int, float)):
             seconds = float(value)
         elif isinstance(value, str):
             match = _DURATION.match(value)
             if match is None:
-                raise ValueError(f"invalid duration {value!r}: use e.g. \"250ms\", \"5s\", \"2m\"")
+                raise ValueError(f'invalid duration {value!r}: use e.g. "250ms", "5s", "2m"')
             seconds = float(match[1]) * _UNITS[match[2]]
         else:
-            raise TypeError(f"Expected a duration like \"5s\", got {type(value).__name__}")
+            raise TypeError(f'Expected a duration like "5s", got {type(value).__name__}')
         if seconds < 0 or seconds != seconds or seconds == float("inf"):
             raise ValueError(f"duration must be a finite number of seconds >= 0, got {value!r}")
         return cls(seconds)
@@ -63,14 +63,12 @@ class Rate:
     def parse(cls, value: object) -> Rate:
         """Parse `"N/s"`, `"N/m"` or `"off"`."""
         if not isinstance(value, str):
-            raise TypeError(f"Expected a rate like \"50/s\" or \"off\", got {type(value).__name__}")
+            raise TypeError(f'Expected a rate like "50/s" or "off", got {type(value).__name__}')
         if value.strip() == "off":
             return cls(0, 1.0)
         match = _RATE.match(value)
         if match is None or int(match[1]) <= 0:
-            raise ValueError(
-                f"invalid rate {value!r}: use \"N/s\", \"N/m\" with N >= 1, or \"off\""
-            )
+            raise ValueError(f'invalid rate {value!r}: use "N/s", "N/m" with N >= 1, or "off"')
         return cls(int(match[1]), 1.0 if match[2] == "s" else 60.0)
 
 

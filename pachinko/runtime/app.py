@@ -56,10 +56,17 @@ class App(falcon.asgi.App):
     plain Falcon.
     """
 
-    def __init__(self, *args: Any, router: WebSocketRouter | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        router: WebSocketRouter | None = None,
+        workers: WorkerController | None = None,
+        extensions: Iterable[Any] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.ws_router = router or WebSocketRouter()
-        self.ws_lifespan = install(self, self.ws_router)
+        install(self, self.ws_router, workers=workers, extensions=extensions)
 
     @property
     def ws_connection_manager(self) -> WebSocketConnectionManager:
