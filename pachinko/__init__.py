@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from pachinko.build import build
 from pachinko.errors import Diagnostic, ManifestError, PachinkoError, Reject, RoomFull
+from pachinko.manifest import Manifest, load
 from pachinko.runtime.app import App, connection_manager, install
 from pachinko.runtime.connection import Connection
 from pachinko.runtime.dispatch import MessageSpec
@@ -19,6 +21,7 @@ __all__ = [
     "Diagnostic",
     "HookEvent",
     "Limits",
+    "Manifest",
     "ManifestError",
     "Message",
     "MessageSpec",
@@ -39,16 +42,3 @@ __all__ = [
     "load",
 ]
 
-
-def load(path: object) -> object:
-    """Parse and validate a manifest file; see `pachinko.manifest.load`."""
-    from pachinko.manifest import load as load_manifest
-
-    return load_manifest(path)
-
-
-def build(manifest_or_path: object) -> object:
-    """Build a Falcon ASGI app from a manifest or its path; see `pachinko.build`."""
-    from pachinko.build import build as build_app
-
-    return build_app(manifest_or_path)
