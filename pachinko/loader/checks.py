@@ -22,6 +22,7 @@ from pachinko.loader.diagnostics import (
     NOT_CALLABLE,
     Problem,
 )
+from pachinko.runtime.resource import WebSocketResource
 
 
 def is_async(func: object) -> bool:
@@ -130,8 +131,6 @@ def _custom_type(info: object, seen: set[int]) -> type | None:
 
 def check_resource(resource: object, spec: str) -> None:
     """Check that `resource` is a `WebSocketResource` subclass."""
-    from pachinko.runtime.resource import WebSocketResource
-
     if not (isinstance(resource, type) and issubclass(resource, WebSocketResource)):
         what = "" if isinstance(resource, type) else f"a {type(resource).__name__}, "
         raise Problem(

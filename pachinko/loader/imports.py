@@ -49,7 +49,8 @@ def resolve_import(spec: str) -> object:
                 "modules are searched in the manifest's folder first, then on sys.path",
             ) from error
         raise _raised(cannot, module_name, error) from error
-    except Exception as error:
+    except (Exception, SystemExit) as error:
+        # NOTE: a module calling sys.exit() on import must not end `pachinko check`.
         raise _raised(cannot, module_name, error) from error
     owner = module_name
     for attr in attrs:

@@ -7,17 +7,13 @@ from pathlib import Path
 
 from pachinko.errors import ManifestError
 from pachinko.loader import checks
-from pachinko.loader.config import validate_config
 from pachinko.loader.diagnostics import (
     BAD_PATH,
-    BAD_PLUGIN,
     DUPLICATE_NAME,
     DUPLICATE_PATH,
     HANDLER_OVERRIDE,
     MISSING_HANDLER,
-    PLUGIN_FAILED,
     UNKNOWN_PLACEHOLDER,
-    UNKNOWN_PLUGIN,
     UNKNOWN_ROOM,
     Collector,
     KeyPath,
@@ -30,23 +26,15 @@ from pachinko.loader.plan import (
     HookPlan,
     MessagePlan,
     Plan,
-    PluginPlan,
     RoomPlan,
     RoutePlan,
     WorkerPlan,
 )
-from pachinko.loader.plugins import (
-    BACKENDS,
-    CODECS,
-    EXTENSIONS,
-    PluginFailed,
-    Registry,
-    UnknownPlugin,
-)
+from pachinko.loader.plugins import BACKENDS, EXTENSIONS, Registry
+from pachinko.loader.selection import choose, choose_codecs, configure
 from pachinko.manifest.model import Hooks, Manifest, Route, RouteWorker, Worker
+from pachinko.runtime.resource import find_handler
 
-_KIND = {BACKENDS: "backend", CODECS: "codec", EXTENSIONS: "extension"}
-_CODEC_ATTRS = ("name", "subprotocol", "is_binary", "decoder")
 Check = Callable[[object, str], None]
 
 
@@ -78,13 +66,14 @@ class _Resolver:
             self.report.error(("app", "mount"), BAD_PATH, message, f"write '/{mount}'")
             mount = f"/{mount}"  # NOTE: so that each route is not reported for it too.
         http_app = self.resolve(("app", "http"), app.http, checks.check_http_app)
-        codecs = self.codecs()
-        backend = self.plugin(BACKENDS, self.manifest.backend.use, ("backend", "use"))
-        backend_plan = self.configure(backend, self.manifest.backend.config, ("backend",))
+        codecs = choose_codecs(self.registry, self.report, app.codec)
+        use = self.manifest.backend.use
+        backend = choose(self.registry, self.report, BACKENDS, use, ("backend", "use"))
+        backend = configure(self.report, backend, self.manifest.backend.config)
         extensions = []
         for name, data in self.manifest.plugins.items():
-            cls = self.plugin(EXTENSIONS, name, ("plugins", name))
-            extensions.append(self.configure(cls, data, ("plugins", name)))
+            chosen = choose(self.registry, self.report, EXTENSIONS, name, ("plugins", name))
+            extensions.append(configure(self.report, chosen, data))
         rooms = tuple(self.room(i) for i in range(len(self.manifest.rooms)))
         hooks = self.hooks(self.manifest.hooks, ("hooks",))
         templates = Templates()
@@ -106,7 +95,7 @@ class _Resolver:
             envelope=app.envelope,
             limits=self.manifest.limits,
             security=self.manifest.security,
-            backend=backend_plan,  # type: ignore[arg-type]
+            backend=backend,  # type: ignore[arg-type]
             extensions=tuple(extensions),  # type: ignore[arg-type]
             rooms=rooms,
             hooks=hooks,
@@ -127,60 +116,6 @@ class _Resolver:
             self.report.add(key, problem)
             return None
         return target
-
-    def plugin(self, group: str, name: str, key: KeyPath) -> type | None:
-        kind = _KIND[group]
-        try:
-            cls = self.registry.load(group, name)
-        except UnknownPlugin as error:
-            names = ", ".join(error.installed) or "none"
-            hint = f"installed {kind}s: {names}"
-            self.report.error(key, UNKNOWN_PLUGIN, f"unknown {kind} {name!r}", hint)
-            return None
-        except PluginFailed as error:
-            self.report.error(key, PLUGIN_FAILED, str(error), "reinstall or fix that distribution")
-            return None
-        if group != CODECS and not isinstance(getattr(cls, "config", None), type):
-            message = f"{kind} {name!r} ({cls!r}) has no 'config' Struct class attribute"
-            self.report.error(key, BAD_PLUGIN, message)
-            return None
-        return cls  # type: ignore[return-value]
-
-    def configure(
-        self, cls: type | None, data: dict[str, object], key: KeyPath
-    ) -> PluginPlan | None:
-        if cls is None:
-            return None
-        config, problems = validate_config(cls.config, data, key)  # type: ignore[attr-defined]
-        for where, problem in problems:
-            self.report.add(where, problem)
-        name = key[-1] if key[0] == "plugins" else self.manifest.backend.use
-        group = EXTENSIONS if key[0] == "plugins" else BACKENDS
-        info = self.registry.info(group, str(name))
-        return PluginPlan(str(name), cls, config, info.distribution)
-
-    def codecs(self) -> dict[str, type]:
-        """Load every installed codec; only a broken *chosen* codec is an error."""
-        chosen = self.manifest.app.codec
-        found: dict[str, type] = {}
-        for name in self.registry.names(CODECS):
-            try:
-                cls = self.registry.load(CODECS, name)
-            except PluginFailed as error:
-                severity = "error" if name == chosen else "warning"
-                problem = Problem(PLUGIN_FAILED, str(error), severity=severity)
-                self.report.add(("app", "codec"), problem)
-                continue
-            missing = [attr for attr in _CODEC_ATTRS if not hasattr(cls, attr)]
-            if missing:
-                message = f"codec {name!r} ({cls!r}) lacks {', '.join(missing)}"
-                severity = "error" if name == chosen else "warning"
-                self.report.add(("app", "codec"), Problem(BAD_PLUGIN, message, severity=severity))
-                continue
-            found[name] = cls  # type: ignore[assignment]
-        if chosen not in self.registry.names(CODECS):
-            self.plugin(CODECS, chosen, ("app", "codec"))
-        return found
 
     def unique(self, kind: str, name: str, key: KeyPath) -> None:
         """Report `name` if another `kind` of that name came before it."""
@@ -261,8 +196,6 @@ class _Resolver:
         )
 
     def message(self, key: KeyPath, kind: str, route: Route, resource: object) -> MessagePlan:
-        from pachinko.runtime.resource import find_handler
-
         entry = route.messages[kind]
         method = find_handler(resource, kind) if isinstance(resource, type) else None
         handler = self.resolve((*key, "handler"), entry.handler, _handler_check)
@@ -294,18 +227,15 @@ class _Resolver:
     def worker(self, key: KeyPath, worker: Worker | RouteWorker) -> WorkerPlan:
         if isinstance(worker, Worker):
             self.unique("worker", worker.name, (*key, "name"))
-
-        def check(target: object, spec: str) -> None:
-            checks.check_callable(target, spec, "worker", "ctx, **args", worker.args)
-
+        target: object = None
         try:
             target = resolve_import(worker.target)
-            check(target, worker.target)
+            checks.check_callable(target, worker.target, "worker", "ctx, **args", worker.args)
         except Problem as problem:
+            # NOTE: an argument the worker does not accept is reported at that argument.
             where = (*key, *problem.key) if problem.key else (*key, "target")
             problem.key = None
             self.report.add(where, problem)
-            target = None
         name = worker.name if isinstance(worker, Worker) else worker.target
         options = {}
         if isinstance(worker, Worker):

@@ -1,0 +1,2 @@
+async def send(conn):
+    return None

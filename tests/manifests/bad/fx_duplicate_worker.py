@@ -1,0 +1,2 @@
+async def tick(ctx):
+    return None

@@ -1,0 +1,5 @@
+import falcon.asgi
+
+
+def create_app(settings):
+    return falcon.asgi.App()

@@ -1,0 +1,5 @@
+import msgspec
+
+
+class Send(msgspec.Struct):
+    text: str

@@ -1,0 +1,14 @@
+import msgspec
+
+
+class Author:
+    pass
+
+
+class Send(msgspec.Struct):
+    text: str
+    author: Author
+
+
+async def send(conn, payload):
+    return payload

@@ -1,0 +1,3 @@
+class Room:
+    async def on_send(self, conn, payload):
+        return payload

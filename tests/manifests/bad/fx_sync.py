@@ -1,0 +1,2 @@
+def send(conn, payload):
+    return payload

@@ -1,0 +1,2 @@
+def poll(ctx):
+    return None
