@@ -32,7 +32,6 @@ def build(manifest_or_path: Manifest | str | os.PathLike[str]) -> falcon.asgi.Ap
 
 def build_plan(plan: Plan) -> falcon.asgi.App:
     """Build an app from a resolved plan."""
-    limits = plan.limits
     manager = WebSocketConnectionManager(
         plan.backend.cls(plan.backend.config),
         rooms=[RoomOptions(r.name, r.presence, r.history, r.max_members) for r in plan.rooms],
@@ -42,16 +41,7 @@ def build_plan(plan: Plan) -> falcon.asgi.App:
         codecs=[cls() for cls in plan.codecs.values()],
         default_codec=plan.codec,
         envelope=plan.envelope,
-        limits=Limits(
-            max_message_bytes=limits.max_message_bytes,
-            rate_count=limits.rate.count,
-            rate_per=limits.rate.per,
-            burst=limits.burst,
-            send_queue=limits.send_queue,
-            send_timeout=float(limits.send_timeout),
-            ping_interval=float(limits.ping_interval),
-            idle_timeout=float(limits.idle_timeout),
-        ),
+        limits=runtime_limits(plan),
         allowed_origins=plan.security.allowed_origins,
         hooks=_hooks(plan.hooks),
     )
@@ -77,6 +67,21 @@ def build_plan(plan: Plan) -> falcon.asgi.App:
     app = _http_app(plan.http_app, plan.path)
     install(app, router, workers=workers, extensions=extensions)
     return app
+
+
+def runtime_limits(plan: Plan) -> Limits:
+    """The manifest's `[limits]` as the runtime's record."""
+    limits = plan.limits
+    return Limits(
+        max_message_bytes=limits.max_message_bytes,
+        rate_count=limits.rate.count,
+        rate_per=limits.rate.per,
+        burst=limits.burst,
+        send_queue=limits.send_queue,
+        send_timeout=float(limits.send_timeout),
+        ping_interval=float(limits.ping_interval),
+        idle_timeout=float(limits.idle_timeout),
+    )
 
 
 def _given(payload_type: object) -> object:

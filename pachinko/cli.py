@@ -13,6 +13,7 @@ import typer
 
 from pachinko.loader import CheckResult, examine
 from pachinko.loader.plugins import discover
+from pachinko.loader.table import routing_table
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -114,6 +115,43 @@ def plugins() -> None:
     rows += [
         (info.group, info.name, info.value, info.distribution or "?", info.version or "?")
         for info in discover()
+    ]
+    typer.echo(_table(rows))
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def serve(
+    manifest: ManifestOption = None,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    reload: Annotated[bool, typer.Option(help="Restart when files change.")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
+) -> None:
+    """Check the manifest (exit 1, port never bound, on errors), then serve it with uvicorn."""
+    result = examine(resolve_manifest_path(manifest))
+    if result.plan is None or result.warnings:
+        code = report(result)
+        if result.plan is None:
+            raise typer.Exit(code)
+    from pachinko.server import run
+
+    raise typer.Exit(
+        run(result.plan, host=host, port=port, reload=reload, workers=workers, log_level=log_level)
+    )
+
+
+@app.command()
+def routes(manifest: ManifestOption = None) -> None:
+    """Print the routing table: path, message type, handler, payload, reply, source."""
+    result = examine(resolve_manifest_path(manifest))
+    if result.plan is None:
+        raise typer.Exit(report(result))
+    rows = [("PATH", "TYPE", "HANDLER", "PAYLOAD", "REPLY", "SOURCE")]
+    rows += [
+        (r.path, r.type, r.handler, r.payload, r.reply, r.source)
+        for r in routing_table(result.plan)
     ]
     typer.echo(_table(rows))
     raise typer.Exit(EXIT_OK)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from typing import Any
 
 import falcon.asgi
 import uvicorn
+from uvicorn.supervisors import ChangeReload, Multiprocess
 
+from pachinko.build import build_plan, runtime_limits
+from pachinko.loader.plan import Plan
 from pachinko.runtime.app import Lifespan, lifespan_of
 from pachinko.runtime.options import Limits
 
@@ -68,3 +72,31 @@ class Server(uvicorn.Server):
             # NOTE: before uvicorn fails every WebSocket with its own 1012.
             await lifespan.router.close_all(1001)
         await super().shutdown(sockets)
+
+
+def run(
+    plan: Plan,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    reload: bool = False,
+    workers: int = 1,
+    log_level: str = "info",
+) -> int:
+    """Serve a checked plan until stopped; return the process exit code."""
+    limits = runtime_limits(plan)
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": log_level}
+    if workers <= 1 and not reload:
+        server = Server(make_config(build_plan(plan), limits, **options))
+        server.run()
+        return server.exit_code
+    # NOTE: many processes (or reloads) import the app: each builds it from the manifest.
+    os.environ["PACHINKO_MANIFEST"] = str(plan.path.resolve())
+    config = make_config("pachinko.asgi:app", limits, workers=workers, reload=reload, **options)
+    sock = config.bind_socket()
+    server = Server(config)
+    if reload:
+        ChangeReload(config, target=server.run, sockets=[sock]).run()
+    else:
+        Multiprocess(config, target=server.run, sockets=[sock]).run()
+    return server.exit_code

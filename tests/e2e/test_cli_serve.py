@@ -1,0 +1,116 @@
+"""`pachinko serve`, `pachinko routes` and `pachinko.asgi:app` as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import APPS, peer
+
+BIN = Path(sys.executable).parent
+BAD = APPS.parent.parent / "manifests" / "bad" / "r_missing_module.toml"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_serving(process: subprocess.Popen[str]) -> list[str]:
+    """Read the server's log until uvicorn says it is listening."""
+    seen: list[str] = []
+    assert process.stderr is not None
+    for line in process.stderr:
+        seen.append(line)
+        if "Uvicorn running on" in line:
+            return seen
+    raise AssertionError("server exited before serving:\n" + "".join(seen))
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[subprocess.Popen[str], int]]:
+    port = free_port()
+    command = [BIN / "pachinko", "serve", "-m", APPS / "pachinko.toml", "--port", str(port)]
+    with subprocess.Popen(
+        command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    ) as process:
+        try:
+            wait_until_serving(process)
+            yield process, port
+        finally:
+            process.kill()
+
+
+def test_serve_on_a_broken_manifest_reports_and_never_binds() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        done = subprocess.run(
+            [BIN / "pachinko", "serve", "-m", BAD, "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert "error[import-failed]" in done.stdout
+    assert "address already in use" not in (done.stdout + done.stderr).lower()
+    assert "Uvicorn running" not in done.stderr
+
+
+async def test_serve_serves_and_sigterm_closes_with_1001(
+    served: tuple[subprocess.Popen[str], int],
+) -> None:
+    process, port = served
+    async with peer(f"ws://127.0.0.1:{port}/ws/chat/cli") as p:
+        assert await p.ask({"type": "add", "payload": {"a": 2, "b": 3}, "id": 1}) == {
+            "type": "add.reply",
+            "payload": {"sum": 5},
+            "id": 1,
+        }
+        process.send_signal(signal.SIGTERM)
+        assert await p.closed() == 1001
+    # uvicorn re-raises SIGTERM once it has shut down gracefully.
+    assert process.wait(timeout=10) == -signal.SIGTERM
+    assert process.stderr is not None
+    assert "Finished server process" in process.stderr.read()
+
+
+def test_routes_prints_the_table_with_handler_sources() -> None:
+    done = subprocess.run(
+        [BIN / "pachinko", "routes", "-m", APPS / "pachinko.toml"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["PATH", "TYPE", "HANDLER", "PAYLOAD", "REPLY", "SOURCE"]
+    add = next(line.split() for line in lines if " add " in line)
+    assert add[:5] == ["/ws/chat/{room}", "add", "e2e_chat:add", "Add", "add.reply"]
+    assert add[5].startswith("e2e_chat.py:")
+    assert any("e2e_chat:Items.get_item" in line for line in lines)
+
+
+async def test_uvicorn_serves_pachinko_asgi_from_the_environment() -> None:
+    port = free_port()
+    env = {**os.environ, "PACHINKO_MANIFEST": str(APPS / "pachinko.toml")}
+    command = [BIN / "uvicorn", "pachinko.asgi:app", "--port", str(port), "--ws", "wsproto"]
+    with subprocess.Popen(
+        command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env
+    ) as process:
+        try:
+            wait_until_serving(process)
+            async with peer(f"ws://127.0.0.1:{port}/ws/chat/asgi") as p:
+                reply = await p.ask(json.dumps({"type": "echo", "payload": "via asgi"}))
+                assert reply == {"type": "echoed", "payload": "via asgi"}
+        finally:
+            process.kill()
