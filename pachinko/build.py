@@ -26,7 +26,9 @@ def build(manifest_or_path: Manifest | str | os.PathLike[str]) -> falcon.asgi.Ap
     Returns a `pachinko.App`, or the app named by `[app] http` extended with the
     WebSocket routes and a lifespan middleware.
     """
-    manifest = manifest_or_path if isinstance(manifest_or_path, Manifest) else load(manifest_or_path)
+    manifest = (
+        manifest_or_path if isinstance(manifest_or_path, Manifest) else load(manifest_or_path)
+    )
     return build_plan(make_plan(manifest))
 
 

@@ -30,7 +30,9 @@ class MemoryBackend:
     async def stop(self) -> None:
         self._deliver = None
 
-    async def publish(self, room: str, type_: str, payload: object, exclude: frozenset[str]) -> None:
+    async def publish(
+        self, room: str, type_: str, payload: object, exclude: frozenset[str]
+    ) -> None:
         if self._deliver is not None:
             self._deliver(room, None, type_, payload, exclude)
 

@@ -104,7 +104,9 @@ def connection_manager(app: falcon.asgi.App) -> WebSocketConnectionManager:
     """The connection manager of an app built by `build` or wired by `install`."""
     lifespan = _find_lifespan(app)
     if lifespan is None:
-        raise PachinkoError("this app has no pachinko connection manager; call pachinko.install(app)")
+        raise PachinkoError(
+            "this app has no pachinko connection manager; call pachinko.install(app)"
+        )
     return lifespan.manager
 
 

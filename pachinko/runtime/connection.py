@@ -102,7 +102,7 @@ class Connection:
 
     # -- sending ---------------------------------------------------------------
 
-    async def send(self, type: str, payload: object = None) -> None:  # noqa: A002
+    async def send(self, type: str, payload: object = None) -> None:
         """Send `{"type": type, "payload": payload}` to this connection."""
         await self.send_event(self.encode_event(type, payload, None))
 
@@ -210,7 +210,7 @@ class Connection:
     async def broadcast(
         self,
         room: str,
-        type: str,  # noqa: A002
+        type: str,
         payload: object = None,
         exclude_self: bool = False,
     ) -> None:

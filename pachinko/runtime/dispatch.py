@@ -70,9 +70,7 @@ class DispatchTable:
     and remembered.
     """
 
-    def __init__(
-        self, codec: Codec, specs: tuple[MessageSpec, ...], resource: type | None
-    ) -> None:
+    def __init__(self, codec: Codec, specs: tuple[MessageSpec, ...], resource: type | None) -> None:
         self._codec = codec
         self._resource = resource
         self._convention = convention_handlers(resource) if resource is not None else {}
@@ -89,7 +87,9 @@ class DispatchTable:
             else:
                 entry = self._entry(spec.type, spec.handler, False, spec.payload_type, spec.strict)
             if spec.reply:
-                entry = Entry(entry.call, entry.is_method, entry.decode, entry.convert_type, spec.reply)
+                entry = Entry(
+                    entry.call, entry.is_method, entry.decode, entry.convert_type, spec.reply
+                )
             self.entries[spec.type] = entry
 
     def _method_for(self, message_type: str) -> Callable[..., object] | None:

@@ -66,7 +66,9 @@ class RouteEndpoint:
 
     # -- entry points --------------------------------------------------------------
 
-    async def on_websocket(self, req: falcon.asgi.Request, ws: falcon.asgi.WebSocket, **params: Any) -> None:
+    async def on_websocket(
+        self, req: falcon.asgi.Request, ws: falcon.asgi.WebSocket, **params: Any
+    ) -> None:
         """Serve through Falcon's `WebSocket` (apps wired with `install`)."""
 
         async def send(event: Event) -> None:
@@ -117,7 +119,9 @@ class RouteEndpoint:
     ) -> None:
         router = self.router
         origin = req.get_header("Origin")
-        if origin is not None and not is_origin_allowed(origin, req.get_header("Host") or "", router.origins):
+        if origin is not None and not is_origin_allowed(
+            origin, req.get_header("Host") or "", router.origins
+        ):
             await deny()
             return
         codec, subprotocol = router.negotiate(req.scope.get("subprotocols") or ())
@@ -151,7 +155,9 @@ class RouteEndpoint:
                 await deny()
                 return
             await accept(subprotocol)
-            await send({"type": "websocket.close", "code": rejected.code, "reason": rejected.reason})
+            await send(
+                {"type": "websocket.close", "code": rejected.code, "reason": rejected.reason}
+            )
             return
 
         await accept(subprotocol)
@@ -181,7 +187,9 @@ class RouteEndpoint:
                 try:
                     await conn.join(room)
                 except RoomFull as full:
-                    await conn.send("error", error_payload("room_full", f"room {full.room!r} is full"))
+                    await conn.send(
+                        "error", error_payload("room_full", f"room {full.room!r} is full")
+                    )
             await run_hooks(chain("after_connect", *layers), conn, HookEvent("after_connect"))
             self.router.start_workers(conn, self.workers)
             return await self._loop(conn, resource, layers, receive)
@@ -250,7 +258,9 @@ class RouteEndpoint:
             now = clock()
             conn.last_seen = now
             if len(data) > max_bytes or (
-                isinstance(data, str) and len(data) * 4 > max_bytes and len(data.encode()) > max_bytes
+                isinstance(data, str)
+                and len(data) * 4 > max_bytes
+                and len(data.encode()) > max_bytes
             ):
                 raise _Stop(1009, "frame too large")
             if rate_on:
@@ -357,7 +367,9 @@ class RouteEndpoint:
             log.exception("after_receive hook failed on %s", conn.id)
             raise _Stop(1011, "hook failed") from exc
 
-    async def _handler_failed(self, conn: Connection, entry: Entry, envelope: Any, exc: Exception) -> None:
+    async def _handler_failed(
+        self, conn: Connection, entry: Entry, envelope: Any, exc: Exception
+    ) -> None:
         if isinstance(exc, Reject):
             raise exc
         if isinstance(exc, RoomFull):
@@ -377,7 +389,9 @@ class RouteEndpoint:
         await conn.send_event(conn.encode_event("error", error_payload(code, message), id_))
 
 
-def _decode_flat(decode: Callable[[Any], Any], data: str | bytes) -> tuple[Envelope, dict[str, Any]]:
+def _decode_flat(
+    decode: Callable[[Any], Any], data: str | bytes
+) -> tuple[Envelope, dict[str, Any]]:
     """Split a flat frame into its envelope and its payload fields."""
     value = decode(data)
     if not isinstance(value, dict):

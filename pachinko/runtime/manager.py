@@ -22,9 +22,7 @@ class WebSocketConnectionManager:
     local member without waiting on any of them.
     """
 
-    def __init__(
-        self, backend: Backend | None = None, rooms: Iterable[RoomOptions] = ()
-    ) -> None:
+    def __init__(self, backend: Backend | None = None, rooms: Iterable[RoomOptions] = ()) -> None:
         self.backend: Backend = backend if backend is not None else MemoryBackend()
         self.room_table = RoomTable(tuple(rooms))
         self._by_id: dict[str, Connection] = {}
@@ -58,7 +56,7 @@ class WebSocketConnectionManager:
     async def broadcast(
         self,
         room: str,
-        type: str,  # noqa: A002
+        type: str,
         payload: object = None,
         exclude: str | Iterable[str] | None = None,
     ) -> None:
@@ -69,7 +67,7 @@ class WebSocketConnectionManager:
             await self.backend.add_history(room, type, payload, history)
         await self.backend.publish(room, type, payload, excluded)
 
-    async def send_to(self, connection_id: str, type: str, payload: object = None) -> None:  # noqa: A002
+    async def send_to(self, connection_id: str, type: str, payload: object = None) -> None:
         """Send a frame to one connection, in whichever process holds it."""
         conn = self._by_id.get(connection_id)
         if conn is not None:

@@ -43,7 +43,9 @@ class Watchdog:
                 if conn.is_closed:
                     continue
                 if conn.write_started and now - conn.write_started > limits.send_timeout:
-                    log.warning("dropping slow consumer %s (write over %.3gs)", conn.id, limits.send_timeout)
+                    log.warning(
+                        "dropping slow consumer %s (write over %.3gs)", conn.id, limits.send_timeout
+                    )
                     conn.drop(1013)
                 elif conn.last_seen and now - conn.last_seen > limits.idle_timeout:
                     log.info("closing idle connection %s", conn.id)

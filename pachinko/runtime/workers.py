@@ -104,7 +104,13 @@ class WorkerController:
                 self._fail(spec.name, error)
                 return
             restarts += 1
-            ctx.log.warning("restarting worker %r in %.3gs (%d/%d)", spec.name, delay, restarts, spec.max_restarts)
+            ctx.log.warning(
+                "restarting worker %r in %.3gs (%d/%d)",
+                spec.name,
+                delay,
+                restarts,
+                spec.max_restarts,
+            )
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_BACKOFF)
 

@@ -35,6 +35,23 @@ def wait_until_serving(process: subprocess.Popen[str]) -> list[str]:
     raise AssertionError("server exited before serving:\n" + "".join(seen))
 
 
+def serving(command: list[object], env: dict[str, str] | None = None) -> Iterator[int]:
+    """Run a server command on a free port until the test is done; yield the port."""
+    port = free_port()
+    with subprocess.Popen(
+        [*command, "--port", str(port)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    ) as process:
+        try:
+            wait_until_serving(process)
+            yield port
+        finally:
+            process.kill()
+
+
 @pytest.fixture
 def served() -> Iterator[tuple[subprocess.Popen[str], int]]:
     port = free_port()
@@ -47,6 +64,12 @@ def served() -> Iterator[tuple[subprocess.Popen[str], int]]:
             yield process, port
         finally:
             process.kill()
+
+
+@pytest.fixture
+def asgi_port() -> Iterator[int]:
+    env = {**os.environ, "PACHINKO_MANIFEST": str(APPS / "pachinko.toml")}
+    yield from serving([BIN / "uvicorn", "pachinko.asgi:app", "--ws", "wsproto"], env)
 
 
 def test_serve_on_a_broken_manifest_reports_and_never_binds() -> None:
@@ -100,17 +123,7 @@ def test_routes_prints_the_table_with_handler_sources() -> None:
     assert any("e2e_chat:Items.get_item" in line for line in lines)
 
 
-async def test_uvicorn_serves_pachinko_asgi_from_the_environment() -> None:
-    port = free_port()
-    env = {**os.environ, "PACHINKO_MANIFEST": str(APPS / "pachinko.toml")}
-    command = [BIN / "uvicorn", "pachinko.asgi:app", "--port", str(port), "--ws", "wsproto"]
-    with subprocess.Popen(
-        command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env
-    ) as process:
-        try:
-            wait_until_serving(process)
-            async with peer(f"ws://127.0.0.1:{port}/ws/chat/asgi") as p:
-                reply = await p.ask(json.dumps({"type": "echo", "payload": "via asgi"}))
-                assert reply == {"type": "echoed", "payload": "via asgi"}
-        finally:
-            process.kill()
+async def test_uvicorn_serves_pachinko_asgi_from_the_environment(asgi_port: int) -> None:
+    async with peer(f"ws://127.0.0.1:{asgi_port}/ws/chat/asgi") as p:
+        reply = await p.ask(json.dumps({"type": "echo", "payload": "via asgi"}))
+        assert reply == {"type": "echoed", "payload": "via asgi"}

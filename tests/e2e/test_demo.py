@@ -74,7 +74,11 @@ async def test_said_reaches_the_other_member_with_the_nick(server: LiveServer) -
         await send(alice, "say", {"text": "hello bob"}, 2)
         said = await frame_of(bob, "said")
         assert said == {"type": "said", "payload": {"nick": "alice", "text": "hello bob"}}
-        assert await frame_of(alice, "say.ok") == {"type": "say.ok", "payload": {"ok": True}, "id": 2}
+        assert await frame_of(alice, "say.ok") == {
+            "type": "say.ok",
+            "payload": {"ok": True},
+            "id": 2,
+        }
 
 
 async def test_presence_join_carries_the_nick_given_in_the_query(server: LiveServer) -> None:

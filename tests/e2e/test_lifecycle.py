@@ -39,7 +39,9 @@ async def test_disallowed_origin_is_refused_before_accept(chat: LiveServer) -> N
 
 
 @pytest.mark.parametrize("origin", ["https://app.example.com", None])
-async def test_allowed_origins_and_originless_clients_get_in(chat: LiveServer, origin: str | None) -> None:
+async def test_allowed_origins_and_originless_clients_get_in(
+    chat: LiveServer, origin: str | None
+) -> None:
     async with peer(chat.url + "/ws/chat/o", origin=origin) as p:
         assert (await p.ask({"type": "echo", "payload": 1}))["payload"] == 1
 
@@ -93,7 +95,9 @@ async def test_flat_errors_are_flat_and_name_fields_at_the_top(limited: LiveServ
         assert (await p.ask("[]"))["code"] == "invalid_envelope"
 
 
-async def test_rate_limit_answers_then_closes_persistent_abuse_with_1008(limited: LiveServer) -> None:
+async def test_rate_limit_answers_then_closes_persistent_abuse_with_1008(
+    limited: LiveServer,
+) -> None:
     async with peer(limited.url + "/flat") as p:
         for n in range(10):
             await p.send({"type": "echo", "n": n})
@@ -114,9 +118,12 @@ async def test_a_frame_over_max_message_bytes_closes_with_1009(limited: LiveServ
         assert await p.closed() == 1009
 
 
-async def test_http_app_keeps_its_own_routes(limited: LiveServer) -> None:
+def test_http_app_keeps_its_own_http_routes(limited: LiveServer) -> None:
     with urllib.request.urlopen(limited.http_url + "/health", timeout=5) as response:
         assert json.loads(response.read()) == {"ok": True}
+
+
+async def test_http_app_keeps_its_own_websocket_routes(limited: LiveServer) -> None:
     async with peer(limited.url + "/plain") as p:
         assert await p.ws.recv() == "plain falcon"
 

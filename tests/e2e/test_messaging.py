@@ -145,3 +145,16 @@ async def test_on_unhandled_gets_raw_frames_and_send_raw_echoes_them(chat: LiveS
         await p.send('{"type": "nobody"}')
         assert await p.ws.recv() == '{"type": "nobody"}'
         assert (await p.ask({"type": "echo", "payload": 3}))["payload"] == 3
+
+
+async def test_resource_handlers_by_decorator_and_by_naming_convention(chat: LiveServer) -> None:
+    async with peer(chat.url + "/ws/items/3") as p:
+        assert (await p.ask({"type": "item.get", "payload": 8}))["payload"]["item"] == 8
+        for spelling in ("sendMessage", "send-message", "send.message", "send_message"):
+            reply = await p.ask({"type": spelling, "id": spelling})
+            assert reply == {"type": f"{spelling}.reply", "payload": "convention", "id": spelling}
+
+
+async def test_a_manifest_entry_wins_over_the_resource_method(chat: LiveServer) -> None:
+    async with peer(chat.url + "/ws/items/3") as p:
+        assert (await p.ask({"type": "overridden"}))["payload"] == "from the manifest"

@@ -60,7 +60,7 @@ async def set_user(conn: Connection, payload: str) -> None:
 class Items(WebSocketResource):
     """A class-based route: decorator and naming-convention handlers."""
 
-    disconnects: list[tuple[str, int]] = []  # noqa: RUF012
+    disconnects: list[tuple[str, int]] = []
 
     async def on_connect(self, conn: Connection) -> bool | None:
         return conn.request.get_param("deny") != "1"

@@ -23,9 +23,10 @@ from pachinko.loader.plugins import (
 from pachinko.manifest import load
 from pachinko.manifest.values import Duration
 
+
 @pytest.fixture
 def fake_installed() -> None:
-    """Fail, never skip, when the fake plugin distribution is missing: the test command installs it."""
+    """Fail, never skip, without the fake plugin: the test command installs it."""
     if importlib.util.find_spec("pachinko_fake") is None:
         pytest.fail("pachinko-fake is not installed: pip install ./tests/plugins/pachinko-fake")
 
