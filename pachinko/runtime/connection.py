@@ -36,6 +36,7 @@ class Connection:
         "_codec",
         "_encode",
         "_frame",
+        "_idle",
         "_outbox",
         "_queue_limit",
         "_receive",
@@ -89,6 +90,7 @@ class Connection:
         self._queue_limit = send_queue
         self._writer: asyncio.Task[None] | None = None
         self._wake: asyncio.Future[None] | None = None
+        self._idle: asyncio.Future[None] | None = None  # resolved when the outbox empties
         self._reply_type = ""
         self._reply_id: MessageId = None
         self._abort = abort or (lambda code: None)
@@ -142,6 +144,8 @@ class Connection:
             self.write_started = 0.0
         if self._outbox:
             self._kick()
+        elif self._idle is not None:
+            self._went_idle()
 
     def push(self, event: Event) -> None:
         """Queue an event without waiting (broadcasts); overflow drops the connection."""
@@ -174,6 +178,8 @@ class Connection:
                     outbox.clear()
                 finally:
                     self.write_started = 0.0
+            if self._idle is not None:
+                self._went_idle()
             if self.is_closed and not outbox:
                 self._writer = None
                 return
@@ -181,18 +187,32 @@ class Connection:
             await self._wake
             self._wake = None
 
+    def _went_idle(self) -> None:
+        idle, self._idle = self._idle, None
+        if idle is not None and not idle.done():
+            idle.set_result(None)
+
+    async def wait_sent(self) -> None:
+        """Wait until every frame queued so far has been written, or the connection closed."""
+        while (self._outbox or self.write_started) and not self.is_closed:
+            if self._idle is None:
+                self._idle = asyncio.get_running_loop().create_future()
+            await self._idle
+
     def drop(self, code: int) -> None:
         """Stop this connection at once with `code` (slow consumer, abuse); nothing waits."""
         if not self.is_closed:
             self.is_closed = True
             self.close_code = code
             self._outbox.clear()
+            self._went_idle()
             self._abort(code)
 
     def stop_writer(self) -> None:
         """Cancel the background writer; called once the connection has ended."""
         self.is_closed = True
         self._outbox.clear()
+        self._went_idle()
         if self._writer is not None:
             self._writer.cancel()
             self._writer = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -419,18 +420,17 @@ def _payload_reason(message: str, is_flat: bool) -> str:
 
 async def _wait_disconnect(receive: Receive, code: int) -> int:
     """After a server-side close, wait (briefly) for the server's disconnect event."""
-    try:
-        async with asyncio.timeout(5.0):
-            while (await receive())["type"] != "websocket.disconnect":
-                pass
-    except (TimeoutError, Exception):
-        pass
+
+    async def drain() -> None:
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(drain(), 5.0)
     return code
 
 
 async def _close_quietly(send: Send, code: int) -> None:
-    try:
-        async with asyncio.timeout(1.0):
-            await send({"type": "websocket.close", "code": code})
-    except (TimeoutError, Exception):
-        log.debug("close %d could not be sent", code)
+    """Send a close frame unless the socket is stuck or gone."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(send({"type": "websocket.close", "code": code}), 1.0)

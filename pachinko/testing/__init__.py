@@ -1,7 +1,33 @@
-"""Testing utilities: a live uvicorn server on loopback (more in later releases)."""
+"""Testing kit: an in-process simulator, a real test client, a live server, a pytest plugin."""
 
 from __future__ import annotations
 
+from pachinko.testing.client import (
+    BaseClient,
+    Frame,
+    HandshakeRejected,
+    ReceiveTimeout,
+    WebSocketClosed,
+    WebSocketTestClient,
+)
 from pachinko.testing.server import LiveServer
+from pachinko.testing.simulator import (
+    ClientDisconnected,
+    LifespanFailed,
+    SimulatedConnection,
+    WebSocketSimulator,
+)
 
-__all__ = ["LiveServer"]
+__all__ = [
+    "BaseClient",
+    "ClientDisconnected",
+    "Frame",
+    "HandshakeRejected",
+    "LifespanFailed",
+    "LiveServer",
+    "ReceiveTimeout",
+    "SimulatedConnection",
+    "WebSocketClosed",
+    "WebSocketSimulator",
+    "WebSocketTestClient",
+]

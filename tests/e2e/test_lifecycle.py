@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.request
 from pathlib import Path
@@ -140,3 +141,18 @@ def test_built_app_exposes_its_manager() -> None:
     app = pachinko.build(Path(APPS / "pachinko.toml"))
     assert isinstance(app, pachinko.App)
     assert app.ws_connection_manager is pachinko.connection_manager(app)
+
+
+async def test_an_idle_connection_is_closed_with_1001_and_activity_keeps_it_open() -> None:
+    with LiveServer(pachinko.build(APPS / "idle" / "pachinko.toml")) as server:
+        async with peer(server.url + "/idle") as busy, peer(server.url + "/idle") as idle:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            closed = asyncio.ensure_future(idle.closed())
+            # `busy` talks every 100 ms, well inside the 300 ms idle timeout.
+            while not closed.done():
+                assert (await busy.ask({"type": "echo", "payload": 1}))["payload"] == 1
+                await asyncio.wait([closed], timeout=0.1)
+            assert closed.result() == 1001
+            assert loop.time() - started >= 0.3
+            assert (await busy.ask({"type": "echo", "payload": 2}))["payload"] == 2

@@ -1,0 +1,9 @@
+"""Handler of the idle-timeout test app."""
+
+from __future__ import annotations
+
+from pachinko import Connection
+
+
+async def echo(conn: Connection, payload: object) -> object:
+    return payload
