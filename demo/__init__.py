@@ -1,0 +1,3 @@
+"""The demo chat: rooms, nicks, presence and history, served by `pachinko serve`."""
+
+from __future__ import annotations
