@@ -1,20 +1,18 @@
-"""Runs `async def` tests on a fresh event loop, each bounded in time."""
+"""Shared test setup.
+
+`async def` tests are run by pachinko's own pytest plugin (`pachinko.testing.plugin`,
+registered through the `pytest11` entry point), each on a fresh event loop and
+bounded by its `pachinko_async_timeout` ini option (30 s).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-
 import pytest
 
-ASYNC_TEST_TIMEOUT = 30.0
 
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    if not inspect.iscoroutinefunction(pyfuncitem.obj):
-        return None
-    names = pyfuncitem._fixtureinfo.argnames
-    kwargs = {name: pyfuncitem.funcargs[name] for name in names}
-    asyncio.run(asyncio.wait_for(pyfuncitem.obj(**kwargs), ASYNC_TEST_TIMEOUT))
-    return True
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.hasplugin("pachinko"):
+        raise pytest.UsageError(
+            "pachinko's pytest plugin is not registered (it runs the async tests): "
+            "reinstall with `pip install -e .` (./scripts/setup)"
+        )

@@ -14,6 +14,8 @@ from pachinko.runtime.app import lifespan_of
 from pachinko.runtime.options import Limits
 from pachinko.server import Server, make_config
 
+_LOGGERS = ("uvicorn", "pachinko")
+
 
 class LiveServer:
     """Serve `app` on 127.0.0.1 with a port the OS picks; a context manager.
@@ -50,7 +52,8 @@ class LiveServer:
         handler = logging.StreamHandler(self.log)
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         self._handler = handler
-        for name in ("uvicorn", "uvicorn.error", "pachinko"):
+        # NOTE: "uvicorn.error" and "uvicorn.access" propagate to "uvicorn": one handler there.
+        for name in _LOGGERS:
             logging.getLogger(name).addHandler(handler)
         self._thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         self._thread.start()
@@ -71,7 +74,7 @@ class LiveServer:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
-        for name in ("uvicorn", "uvicorn.error", "pachinko"):
+        for name in _LOGGERS:
             with contextlib.suppress(AttributeError):
                 logging.getLogger(name).removeHandler(self._handler)
 

@@ -6,7 +6,7 @@ import asyncio
 import base64
 import contextlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -16,7 +16,14 @@ import falcon.asgi
 from pachinko.build import build
 from pachinko.errors import PachinkoError
 from pachinko.manifest import Manifest
-from pachinko.testing.client import BaseClient, HandshakeRejected, Headers, _Closed
+from pachinko.testing.client import (
+    BaseClient,
+    HandshakeRejected,
+    Headers,
+    ReceiveTimeout,
+    WebSocketClosed,
+    _Closed,
+)
 
 Event = dict[str, Any]
 
@@ -36,15 +43,16 @@ class ClientDisconnected(OSError):
 class WebSocketSimulator:
     """Run an app in-process: lifespan around the `async with`, connections by `connect`.
 
-    `app` is a built app, a `Manifest`, or the path of a manifest. No socket is
-    opened, so frame-size limits are the app's own (`[limits] max_message_bytes`).
+    `app` is a built app (any ASGI app), a `Manifest`, or the path of a manifest.
+    No socket is opened, so frame-size limits are the app's own
+    (`[limits] max_message_bytes`).
     """
 
     __test__ = False
 
     def __init__(
         self,
-        app: falcon.asgi.App | Manifest | str | os.PathLike[str],
+        app: falcon.asgi.App | Manifest | str | os.PathLike[str] | Callable[..., Any],
         *,
         host: str = "testserver",
         lifespan: bool = True,
@@ -52,7 +60,7 @@ class WebSocketSimulator:
         trace: bool = True,
         raise_app_exceptions: bool = True,
     ) -> None:
-        self.app: Any = app if isinstance(app, falcon.asgi.App) else build(app)
+        self.app: Any = build(app) if isinstance(app, (Manifest, str, os.PathLike)) else app
         self.host = host
         self.lifespan = lifespan
         self.timeout = timeout
@@ -241,6 +249,7 @@ class SimulatedConnection(BaseClient):
         self._inbox: asyncio.Queue[str | bytes | _Closed] = asyncio.Queue()
         self._handshake: asyncio.Future[None] | None = None
         self._body = bytearray()
+        self._server_close: tuple[int, str] | None = None
 
     async def open(self) -> SimulatedConnection:
         if self._state != "new":
@@ -257,18 +266,23 @@ class SimulatedConnection(BaseClient):
         await self._to_app.put({"type": "websocket.connect"})
         try:
             await asyncio.wait_for(asyncio.shield(self._handshake), self.timeout)
-        except asyncio.TimeoutError:
-            await self.aclose()
-            raise HandshakeRejected(self.target, 0) from None
-        except BaseException:
-            await self.aclose()
+        except BaseException as exc:
+            # NOTE: a refusal (or a timeout) ends the connection; an app error is its cause.
+            await _stop_task(self._task, self.timeout)
+            self.app_error = None
+            with contextlib.suppress(ValueError):
+                sim.connections.remove(self)
+            if isinstance(exc, asyncio.TimeoutError):
+                raise ReceiveTimeout(
+                    f"no handshake answer from {self.target} within {self.timeout:g}s"
+                ) from None
             raise
         return self
 
     async def aclose(self) -> None:
         """Leave (1000) if still open, wait for the app to finish, cancel it if it does not."""
-        if self._state == "open":
-            await self.close(1000)
+        if self._state in ("open", "server-closed"):
+            await self.close(1000)  # NOTE: records the server's close when it came first
         if self._task is not None:
             await _stop_task(self._task, self.timeout)
         with contextlib.suppress(ValueError):
@@ -286,7 +300,10 @@ class SimulatedConnection(BaseClient):
 
     async def _send(self, data: str | bytes) -> None:
         if self._state != "open":
-            raise self._closed_error()
+            code, reason = self._server_close or (1006, "")
+            raise WebSocketClosed(
+                f"{self.target} is closed by the server with {code}", code, reason
+            )
         key = "text" if isinstance(data, str) else "bytes"
         await self._to_app.put({"type": "websocket.receive", key: data})
 
@@ -336,6 +353,7 @@ class SimulatedConnection(BaseClient):
             elif kind == "websocket.close":
                 self._state = "server-closed"
                 code, reason = event.get("code", 1000), event.get("reason") or ""
+                self._server_close = (code, reason)
                 await self._inbox.put(_Closed(code, reason))
                 # NOTE: the client answers the close; the app then sees its disconnect.
                 await self._to_app.put(

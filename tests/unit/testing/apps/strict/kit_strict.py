@@ -1,0 +1,9 @@
+"""Handlers of the small-limits app."""
+
+from __future__ import annotations
+
+from pachinko import Connection
+
+
+async def echo(conn: Connection, payload: object) -> object:
+    return payload
