@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import types
+from time import monotonic
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any
 
 from pachinko.codecs.base import Codec
@@ -33,19 +35,19 @@ class Connection:
 
     __slots__ = (
         "_abort",
-        "_codec",
         "_encode",
         "_frame",
         "_idle",
+        "_is_binary",
         "_outbox",
         "_queue_limit",
         "_receive",
         "_reply_id",
         "_reply_type",
         "_send",
-        "_wake",
         "_writer",
         "close_code",
+        "codec",
         "id",
         "is_closed",
         "last_seen",
@@ -79,17 +81,17 @@ class Connection:
         self.rooms: set[str] = set()
         self.is_closed = False
         self.close_code: int | None = None
-        self.last_seen = 0.0  # loop time of the last frame received
-        self.write_started = 0.0  # loop time the current write began; 0 when idle
-        self._codec = codec
+        self.last_seen = 0.0  # time.monotonic() of the last frame received
+        self.write_started = 0.0  # time.monotonic() the current write began; 0 when idle
+        self.codec = codec
         self._encode = codec.encode
+        self._is_binary = codec.is_binary
         self._frame = framer
         self._send = send
         self._receive = receive
-        self._outbox: deque[Event] = deque()
+        self._outbox: deque[Event] | None = None  # made on first backlog
         self._queue_limit = send_queue
         self._writer: asyncio.Task[None] | None = None
-        self._wake: asyncio.Future[None] | None = None
         self._idle: asyncio.Future[None] | None = None  # resolved when the outbox empties
         self._reply_type = ""
         self._reply_id: MessageId = None
@@ -97,10 +99,6 @@ class Connection:
 
     def __repr__(self) -> str:
         return f"<Connection {self.id} rooms={sorted(self.rooms)}>"
-
-    @property
-    def codec(self) -> Codec:
-        return self._codec
 
     # -- sending ---------------------------------------------------------------
 
@@ -118,74 +116,93 @@ class Connection:
 
     async def send_media(self, media: object) -> None:
         """Send `media` encoded by this connection's codec, with no envelope."""
-        await self.send_event(send_event(self._codec, self._encode(media)))
+        await self.send_event(send_event(self.codec, self._encode(media)))
 
     def encode_event(self, type_: str, payload: object, id_: MessageId) -> Event:
         """Encode one frame into the ASGI event this connection sends."""
-        return send_event(self._codec, self._encode(self._frame(type_, payload, id_)))
+        data = self._encode(self._frame(type_, payload, id_))
+        if self._is_binary:
+            return {"type": "websocket.send", "bytes": data}
+        return {"type": "websocket.send", "text": data.decode()}
 
-    async def send_event(self, event: Event) -> None:
+    async def send_event(self, event: Event, _closing: bool = False) -> None:
         """Send a ready ASGI event, in order; dropped once the connection is closing."""
-        if self.is_closed:
+        if self.is_closed and not _closing:
             return
-        await self._write(event)
-
-    async def _write(self, event: Event) -> None:
-        if self._outbox or self.write_started:
-            self._outbox.append(event)
+        if self.write_started or self._outbox:
+            self._enqueue(event)
             return
         # NOTE: the common case (a reply with nothing queued) writes inline: no task hop.
-        self.write_started = asyncio.get_running_loop().time()
+        self.write_started = monotonic()
         try:
             await self._send(event)
         except Exception:  # the peer went away mid-write; the receive loop sees it
             self.is_closed = True
         finally:
             self.write_started = 0.0
-        if self._outbox:
-            self._kick()
-        elif self._idle is not None:
-            self._went_idle()
+        if self._outbox or self._idle is not None:
+            self.after_write()
 
     def push(self, event: Event) -> None:
-        """Queue an event without waiting (broadcasts); overflow drops the connection."""
+        """Send without waiting (broadcasts): written now if the socket takes it, else queued."""
         if self.is_closed:
             return
-        if len(self._outbox) >= self._queue_limit:
+        if self.write_started or self._outbox:
+            self._enqueue(event)
+            return
+        # NOTE: step the ASGI send by hand. A socket with room finishes it at once and no
+        # task is made; only a write that really has to wait gets a task to finish it.
+        write = self._send(event)
+        try:
+            pending = write.send(None)
+        except StopIteration:
+            return
+        except Exception:
+            self.is_closed = True
+            return
+        self.write_started = monotonic()
+        self._writer = asyncio.get_running_loop().create_task(self._finish(write, pending))
+
+    def _enqueue(self, event: Event) -> None:
+        outbox = self._outbox
+        if outbox is None:
+            outbox = self._outbox = deque()
+        if len(outbox) >= self._queue_limit:
             self.drop(1013)
             return
-        self._outbox.append(event)
-        if not self.write_started:
-            self._kick()
+        outbox.append(event)
 
-    def _kick(self) -> None:
-        if self._writer is None:
+    def after_write(self) -> None:
+        """After an inline write: hand queued frames to a writer task, or wake `wait_sent`."""
+        if not self._outbox:
+            self._went_idle()
+        elif self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._drain())
-        elif self._wake is not None and not self._wake.done():
-            self._wake.set_result(None)
+
+    async def _finish(self, write: Coroutine[Any, Any, Any], pending: object) -> None:
+        try:
+            await _resume(write, pending)
+        except Exception:
+            self.is_closed = True
+        finally:
+            self.write_started = 0.0
+        await self._drain()
 
     async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
+        """Write the queued frames in order; a task only while there is a backlog."""
         outbox, send = self._outbox, self._send
-        while True:
-            while outbox and not self.write_started:
-                event = outbox.popleft()
-                self.write_started = loop.time()
-                try:
-                    await send(event)
-                except Exception:
-                    self.is_closed = True
-                    outbox.clear()
-                finally:
-                    self.write_started = 0.0
-            if self._idle is not None:
-                self._went_idle()
-            if self.is_closed and not outbox:
-                self._writer = None
-                return
-            self._wake = loop.create_future()
-            await self._wake
-            self._wake = None
+        while outbox:
+            event = outbox.popleft()
+            self.write_started = monotonic()
+            try:
+                await send(event)
+            except Exception:
+                self.is_closed = True
+                outbox.clear()
+            finally:
+                self.write_started = 0.0
+        self._writer = None
+        self._went_idle()
 
     def _went_idle(self) -> None:
         idle, self._idle = self._idle, None
@@ -204,14 +221,16 @@ class Connection:
         if not self.is_closed:
             self.is_closed = True
             self.close_code = code
-            self._outbox.clear()
+            if self._outbox:
+                self._outbox.clear()
             self._went_idle()
             self._abort(code)
 
     def stop_writer(self) -> None:
-        """Cancel the background writer; called once the connection has ended."""
+        """Cancel a pending write; called once the connection has ended."""
         self.is_closed = True
-        self._outbox.clear()
+        if self._outbox:
+            self._outbox.clear()
         self._went_idle()
         if self._writer is not None:
             self._writer.cancel()
@@ -243,9 +262,7 @@ class Connection:
             return
         self.is_closed = True
         self.close_code = code
-        await self._write({"type": "websocket.close", "code": code, "reason": reason})
-        if self._writer is not None and self._wake is not None and not self._wake.done():
-            self._wake.set_result(None)
+        await self.send_event({"type": "websocket.close", "code": code, "reason": reason}, True)
 
     # -- WebSocketLike -------------------------------------------------------------------
 
@@ -259,4 +276,22 @@ class Connection:
             self.is_closed = True
             raise ConnectionError(f"connection {self.id} closed")
         data = event.get("text")
-        return self._codec.decoder(object)(event["bytes"] if data is None else data)
+        return self.codec.decoder(object)(event["bytes"] if data is None else data)
+
+
+@types.coroutine
+def _resume(write: Coroutine[Any, Any, Any], pending: object) -> Generator[Any, Any, Any]:
+    """Go on driving a coroutine stepped by hand that stopped at `pending` (a future)."""
+    while True:
+        try:
+            sent = yield pending
+        except BaseException as exc:
+            try:
+                pending = write.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+        else:
+            try:
+                pending = write.send(sent)
+            except StopIteration as stop:
+                return stop.value

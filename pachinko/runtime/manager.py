@@ -153,13 +153,16 @@ class WebSocketConnectionManager:
             return
         # NOTE: encode once per codec; every member of a codec shares the same event.
         events: dict[object, Event] = {}
+        codec: object = None
+        event: Event = {}
         for conn in tuple(members):
-            if conn.id in exclude:
+            if exclude and conn.id in exclude:
                 continue
-            codec = conn.codec
-            event = events.get(codec)
-            if event is None:
-                event = events[codec] = conn.encode_event(type_, payload, None)
+            if conn.codec is not codec:
+                codec = conn.codec
+                event = events.get(codec) or events.setdefault(
+                    codec, conn.encode_event(type_, payload, None)
+                )
             conn.push(event)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from time import monotonic
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -129,7 +130,7 @@ class WebSocketRouter:
 
     async def connection_opened(self, conn: Connection) -> None:
         await self.manager.start()
-        conn.last_seen = asyncio.get_running_loop().time()
+        conn.last_seen = monotonic()
         self.manager.register(conn)
         self.watchdog.ensure_running()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from time import monotonic
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -35,10 +36,9 @@ class Watchdog:
         limits = self._router.limits
         manager = self._router.manager
         period = max(0.01, min(limits.send_timeout, limits.idle_timeout) / 4)
-        loop = asyncio.get_running_loop()
         while manager.count():
             await asyncio.sleep(period)
-            now = loop.time()
+            now = monotonic()
             async for conn in manager.connections():
                 if conn.is_closed:
                     continue

@@ -1,0 +1,244 @@
+"""Network figures: each contender in its own uvicorn subprocess, load from client subprocesses.
+
+Server CPU is the server process's user+system time (psutil) over the measured
+window only, so client CPU never counts; RSS is the server's resident set.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import queue
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+LOGS = ROOT / "bench" / "results" / "logs"
+PER_PROCESS = 1250  # room members per client process
+
+
+class Child:
+    """A subprocess speaking a line protocol; stderr goes to a log file."""
+
+    def __init__(self, label: str, args: list[str]) -> None:
+        LOGS.mkdir(parents=True, exist_ok=True)
+        self.label = label
+        self._log: IO[bytes] = (LOGS / f"{label}.log").open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, *args],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            bufsize=1,
+        )
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)
+
+    def expect(self, word: str, timeout: float) -> list[str]:
+        """Wait for the next line starting with `word`; return its other fields."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                line = self._lines.get(timeout=max(0.0, left))
+            except queue.Empty:
+                raise TimeoutError(
+                    f"{self.label}: no {word!r} within {timeout}s (see {LOGS})"
+                ) from None
+            if line is None:
+                raise RuntimeError(
+                    f"{self.label} exited ({self.proc.wait()}) before {word!r}; see {LOGS}"
+                )
+            head, *rest = line.split(" ", 1)
+            if head == word:
+                return rest[0].split(" ") if rest else []
+
+    def tell(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def finish(self, timeout: float = 60) -> None:
+        """Close stdin (the child's cue to close its connections and exit) and wait."""
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+            self.proc.wait(timeout)
+        except (subprocess.TimeoutExpired, BrokenPipeError):
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
+    def stop(self, timeout: float = 20) -> None:
+        """SIGTERM (a server's graceful shutdown), then SIGKILL."""
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self._log.close()
+
+
+class Server:
+    """One contender's uvicorn process."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.child = Child(f"server-{name}", ["-m", "bench.serve", name])
+        port = self.child.expect("PORT", 60)[0]
+        self.url = f"ws://127.0.0.1:{port}"
+        self.process = psutil.Process(self.child.proc.pid)
+        self._tasks = Path(f"/proc/{self.child.proc.pid}/task")
+
+    def cpu(self) -> float:
+        """Seconds on CPU, all threads: schedstat's nanoseconds, else psutil's 10 ms ticks."""
+        try:
+            return (
+                sum(int(stat.read_text().split()[0]) for stat in self._tasks.glob("*/schedstat"))
+                / 1e9
+            )
+        except (OSError, ValueError, IndexError):
+            times = self.process.cpu_times()
+            return times.user + times.system
+
+    def rss(self) -> int:
+        return self.process.memory_info().rss
+
+    def stop(self) -> None:
+        self.child.stop()
+
+
+def client(label: str, *args: object) -> Child:
+    return Child(label, ["-m", "bench.client", *map(str, args)])
+
+
+def memory(server: Server, idle: int) -> float:
+    """Server RSS bytes per idle connection: (RSS with `idle` open - RSS before) / idle."""
+    warm = client(f"idle-warm-{server.name}", "idle", server.url, 50)
+    warm.expect("READY", 60)
+    warm.finish()
+    time.sleep(0.5)
+    before = server.rss()
+    held = client(f"idle-{server.name}", "idle", server.url, idle)
+    wrong = int(held.expect("READY", 180)[0])
+    time.sleep(1.0)  # let the server settle (tasks parked, buffers sized)
+    after = server.rss()
+    held.finish()
+    if wrong:
+        raise RuntimeError(f"{server.name}: {wrong} wrong replies while opening idle connections")
+    return (after - before) / idle
+
+
+def end_to_end(server: Server, conns: int, count: int, repeats: int) -> dict[str, Any]:
+    """Request/reply over `conns` connections; msgs/s, p50/p99 and server CPU µs per message.
+
+    `repeats` runs on the same connections; each figure is the median over runs.
+    """
+    load = client(f"e2e-{server.name}", "e2e", server.url, conns, count)
+    runs = []
+    try:
+        load.expect("WARM", 120)
+        for _ in range(repeats):
+            cpu0 = server.cpu()
+            load.tell("go")
+            run = json.loads(" ".join(load.expect("RESULT", 600)))
+            cpu1 = server.cpu()
+            if run["wrong"]:
+                raise RuntimeError(f"{server.name}: {run['wrong']} wrong replies end to end")
+            run["server_cpu_us_per_msg"] = (cpu1 - cpu0) / run["messages"] * 1e6
+            runs.append(run)
+    finally:
+        load.finish()
+    keys = ("msgs_per_s", "p50_ms", "p99_ms", "server_cpu_us_per_msg")
+    out: dict[str, Any] = {key: statistics.median(run[key] for run in runs) for key in keys}
+    out["messages"] = sum(run["messages"] for run in runs)
+    out["runs"] = runs
+    return out
+
+
+def broadcast(server: Server, members: int, rounds: int) -> dict[str, Any]:
+    """Broadcast to `members` real clients.
+
+    Figures: trigger-to-last-recipient time, and server CPU per recipient.
+    """
+    shares = _split(members, math.ceil(members / PER_PROCESS))
+    rooms = [client(f"room{i}-{server.name}", "room", server.url, n) for i, n in enumerate(shares)]
+    try:
+        for r in rooms:
+            r.expect("READY", 300)
+        latencies, cpus = [], []
+        for seq in range(rounds + 1):  # round 0 warms up
+            time.sleep(0.2)  # let the previous round's client work drain
+            cpu0 = server.cpu()
+            rooms[0].tell(f"fire {seq}")
+            fired = float(rooms[0].expect("FIRED", 60)[1])
+            last = 0.0
+            for r in rooms:
+                got = r.expect("GOT", 120)
+                if int(got[0]) != seq or int(got[2]):
+                    raise RuntimeError(f"{server.name}: broadcast {seq} arrived wrong: {got}")
+                last = max(last, float(got[1]))
+            cpu1 = server.cpu()
+            if seq:
+                latencies.append((last - fired) * 1e3)
+                cpus.append((cpu1 - cpu0) / members * 1e6)
+    finally:
+        for r in rooms:
+            r.finish()
+    return {
+        "latency_ms": statistics.median(latencies),
+        "server_cpu_us_per_recipient": statistics.median(cpus),
+        "samples_latency_ms": latencies,
+        "samples_cpu_us": cpus,
+    }
+
+
+def _split(total: int, parts: int) -> list[int]:
+    base, extra = divmod(total, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+def run_contender(
+    name: str,
+    *,
+    idle: int,
+    conns: int,
+    count: int,
+    repeats: int,
+    sizes: tuple[int, ...],
+    rounds: int,
+    log: Any,
+) -> dict[str, Any]:
+    """Every network figure of one contender, in one fresh server process (memory first)."""
+    server = Server(name)
+    out: dict[str, Any] = {}
+    try:
+        log(f"  {name}: memory ({idle} idle connections)")
+        out["rss_bytes_per_conn"] = memory(server, idle)
+        log(f"  {name}: end to end ({conns} clients x {count} round trips, {repeats} runs)")
+        out["e2e"] = end_to_end(server, conns, count, repeats)
+        out["broadcast"] = {}
+        for size in sizes:
+            log(f"  {name}: broadcast to {size} members")
+            out["broadcast"][size] = broadcast(server, size, rounds)
+    finally:
+        server.stop()
+    return out

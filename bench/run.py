@@ -1,0 +1,204 @@
+"""`python -m bench` (`make bench`): every figure of issue 5, the table, the targets, the JSON.
+
+Options: `--quick` (small sizes, to check the harness), `--skip-network`,
+`--contenders floor,pachinko`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import resource
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from bench import inprocess, network, redis, report
+from bench.contenders import NAMES, factory
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    messages: int = 20_000  # per in-process repetition
+    repeats: int = 15  # in-process repetitions (median)
+    members: tuple[int, ...] = (1000, 5000)  # broadcast room sizes
+    rounds: int = 7  # broadcasts per size (median), after one warm-up
+    idle: int = 1000  # idle connections for RSS
+    conns: int = 50  # end-to-end clients
+    count: int = 1000  # round trips per client per run
+    runs: int = 3  # end-to-end runs per pass (median)
+    passes: int = 2  # network passes over every contender (order reversed on the second)
+
+
+QUICK = Sizes(
+    messages=2000, repeats=3, members=(100, 500), rounds=2, idle=100, count=100, runs=1, passes=1
+)
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def raise_fd_limit(needed: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(needed, 65536)), hard))
+
+
+async def in_process(
+    names: list[str], sizes: Sizes
+) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
+    factories = {name: factory(name) for name in names}
+    log("in-process: sanity check (byte-identical replies and broadcasts)")
+    problems = await inprocess.check_broadcast(factories)
+    log(f"in-process: dispatch, {sizes.repeats} x {sizes.messages} messages per contender")
+    per_msg, samples, found = await inprocess.dispatch(
+        factories, messages=sizes.messages, repeats=sizes.repeats
+    )
+    problems += found
+    if problems:
+        raise SystemExit("contenders disagree:\n" + "\n".join(problems))
+    figures = {"inproc_us_per_msg": per_msg}
+    raw: dict[str, Any] = {"inproc_us_per_msg": samples}
+    rooms = ", ".join(map(str, sizes.members))
+    log(f"in-process: broadcast to {rooms} members, {sizes.rounds} rounds")
+    medians, bcast = await inprocess.broadcasts(factories, sizes.members, sizes.rounds)
+    for size in sizes.members:
+        figures[f"inproc_bcast_us_per_recipient_{size}"] = medians[size]
+        raw[f"inproc_bcast_us_per_recipient_{size}"] = bcast[size]
+    return figures, raw
+
+
+def over_network(
+    names: list[str], sizes: Sizes
+) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
+    raise_fd_limit(max(sizes.members) + sizes.idle + 1024)
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for index in range(sizes.passes):
+        order = names if index % 2 == 0 else list(reversed(names))
+        log(f"network: pass {index + 1} of {sizes.passes}")
+        for name in order:
+            runs[name].append(
+                network.run_contender(
+                    name,
+                    idle=sizes.idle,
+                    conns=sizes.conns,
+                    count=sizes.count,
+                    repeats=sizes.runs,
+                    sizes=sizes.members,
+                    rounds=sizes.rounds,
+                    log=log,
+                )
+            )
+    figures: dict[str, dict[str, float]] = {}
+
+    def put(key: str, name: str, values: list[float]) -> None:
+        figures.setdefault(key, {})[name] = statistics.median(values)
+
+    for name, passes in runs.items():
+        put("rss_kib_per_idle_conn", name, [p["rss_bytes_per_conn"] / 1024 for p in passes])
+        e2e_runs = [run for p in passes for run in p["e2e"]["runs"]]
+        put("e2e_msgs_per_s", name, [r["msgs_per_s"] for r in e2e_runs])
+        put("e2e_p50_ms", name, [r["p50_ms"] for r in e2e_runs])
+        put("e2e_p99_ms", name, [r["p99_ms"] for r in e2e_runs])
+        put("e2e_server_cpu_us_per_msg", name, [r["server_cpu_us_per_msg"] for r in e2e_runs])
+        for size in sizes.members:
+            rounds = [p["broadcast"][size] for p in passes]
+            put(
+                f"net_bcast_latency_ms_{size}",
+                name,
+                [x for r in rounds for x in r["samples_latency_ms"]],
+            )
+            put(
+                f"net_bcast_cpu_us_per_recipient_{size}",
+                name,
+                [x for r in rounds for x in r["samples_cpu_us"]],
+            )
+    return figures, {"network": runs}
+
+
+def meta(sizes: Sizes, seconds: float) -> dict[str, Any]:
+    packages = {}
+    for dist in (
+        "falcon",
+        "litestar",
+        "msgspec",
+        "uvicorn",
+        "wsproto",
+        "websockets",
+        "uvloop",
+        "falcon-pachinko",
+    ):
+        try:
+            packages[dist] = version(dist)
+        except Exception:
+            packages[dist] = None
+    return {
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "machine": f"{platform.system()} {platform.machine()}",
+        "cpus": __import__("os").cpu_count(),
+        "packages": packages,
+        "sizes": sizes.__dict__ | {"members": list(sizes.members)},
+        "seconds": round(seconds, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, to check the harness")
+    parser.add_argument("--skip-network", action="store_true", help="in-process figures only")
+    parser.add_argument("--contenders", default=",".join(NAMES), help="comma-separated subset")
+    args = parser.parse_args(argv)
+    names = [n for n in args.contenders.split(",") if n]
+    if "floor" not in names:
+        names.insert(0, "floor")  # NOTE: every ratio is against the floor of the same run.
+    sizes = QUICK if args.quick else Sizes()
+    started = time.monotonic()
+
+    figures, raw = asyncio.run(in_process(names, sizes))
+    if not args.skip_network:
+        net_figures, net_raw = over_network(names, sizes)
+        figures.update(net_figures)
+        raw.update(net_raw)
+    redis_figures, redis_note = redis.measure(log)
+    targets = report.targets(figures, sizes.members)
+    seconds = time.monotonic() - started
+
+    text = "\n".join(
+        [
+            report.table(figures, names, sizes.members),
+            "",
+            f"redis: {redis_note}",
+            "",
+            "Targets (pachinko, ratios within this run):",
+            report.target_lines(targets),
+        ]
+    )
+    print(text)
+    info = meta(sizes, seconds)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    document = {
+        "meta": info,
+        "figures": figures,
+        "targets": targets,
+        "redis": redis_figures or redis_note,
+        "raw": raw,
+    }
+    (RESULTS / "latest.json").write_text(json.dumps(document, indent=2, default=str) + "\n")
+    header = (
+        f"Produced by `make bench` on {info['when']} ({info['machine']}, {info['cpus']} CPUs, "
+        f"Python {info['python']}), {seconds:.0f} s.\n\n"
+    )
+    (RESULTS / "latest.md").write_text(header + text + "\n")
+    log(f"done in {seconds:.0f} s; wrote {RESULTS / 'latest.json'} and latest.md")
+    return 0  # NOTE: a benchmark reports; a FAIL is a finding, not a harness error.
