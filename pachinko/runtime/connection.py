@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import types
-from time import monotonic
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from pachinko.codecs.base import Codec

@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from time import monotonic
 from collections.abc import Callable
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 import falcon.asgi

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from time import monotonic
 from collections.abc import Callable, Iterable, Mapping
+from time import monotonic
 from typing import Any
 
 import falcon.asgi
