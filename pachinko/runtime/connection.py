@@ -130,7 +130,7 @@ class Connection:
         if self.is_closed and not _closing:
             return
         if self.write_started or self._outbox:
-            self._enqueue(event)
+            self.enqueue(event)
             return
         # NOTE: the common case (a reply with nothing queued) writes inline: no task hop.
         self.write_started = monotonic()
@@ -148,10 +148,11 @@ class Connection:
         if self.is_closed:
             return
         if self.write_started or self._outbox:
-            self._enqueue(event)
+            self.enqueue(event)
             return
         # NOTE: step the ASGI send by hand. A socket with room finishes it at once and no
         # task is made; only a write that really has to wait gets a task to finish it.
+        # (The manager's fan-out loop inlines this block.)
         write = self._send(event)
         try:
             pending = write.send(None)
@@ -160,10 +161,15 @@ class Connection:
         except Exception:
             self.is_closed = True
             return
+        self.finish_later(write, pending)
+
+    def finish_later(self, write: Coroutine[Any, Any, Any], pending: object) -> None:
+        """Finish in a task a write that was stepped by hand and had to wait."""
         self.write_started = monotonic()
         self._writer = asyncio.get_running_loop().create_task(self._finish(write, pending))
 
-    def _enqueue(self, event: Event) -> None:
+    def enqueue(self, event: Event) -> None:
+        """Queue behind the write in progress; overflow drops the connection (1013)."""
         outbox = self._outbox
         if outbox is None:
             outbox = self._outbox = deque()

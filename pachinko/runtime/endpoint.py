@@ -95,7 +95,9 @@ class RouteEndpoint:
         first = await receive()
         if first["type"] != "websocket.connect":
             return
-        req = falcon.asgi.Request(scope, receive)
+        app = self.router.app
+        # NOTE: the app's shared options; without them Falcon builds new ones per request.
+        req = falcon.asgi.Request(scope, receive, options=app.req_options if app else None)
 
         async def accept(subprotocol: str | None) -> None:
             event: Event = {"type": "websocket.accept"}
@@ -166,7 +168,21 @@ class RouteEndpoint:
         await router.connection_opened(conn)
         code = 1006
         try:
-            code = await self._run(conn, resource, layers, receive, send)
+            for pattern in self.join:
+                room = pattern.format_map(conn.params)
+                try:
+                    await conn.join(room)
+                except RoomFull as full:
+                    await self._send_error(conn, "room_full", f"room {full.room!r} is full", None)
+            await run_hooks(chain("after_connect", *layers), conn, HookEvent("after_connect"))
+            router.start_workers(conn, self.workers)
+            code = await self._loop(conn, resource, layers, receive)
+        except _Stop as stop:
+            await conn.close(stop.code, stop.reason)
+            code = await _wait_disconnect(receive, stop.code)
+        except Reject as rejected:
+            await conn.close(rejected.code or 1008, rejected.reason)
+            code = await _wait_disconnect(receive, rejected.code or 1008)
         except asyncio.CancelledError:
             if conn.close_code is None:  # the server is going away, not a drop
                 raise
@@ -174,33 +190,6 @@ class RouteEndpoint:
             await _close_quietly(send, code)
         finally:
             await self._finish(conn, resource, layers, code)
-
-    async def _run(
-        self,
-        conn: Connection,
-        resource: object,
-        layers: tuple[HookMap, ...],
-        receive: Receive,
-        send: Send,
-    ) -> int:
-        try:
-            for pattern in self.join:
-                room = pattern.format_map(conn.params)
-                try:
-                    await conn.join(room)
-                except RoomFull as full:
-                    await conn.send(
-                        "error", error_payload("room_full", f"room {full.room!r} is full")
-                    )
-            await run_hooks(chain("after_connect", *layers), conn, HookEvent("after_connect"))
-            self.router.start_workers(conn, self.workers)
-            return await self._loop(conn, resource, layers, receive)
-        except _Stop as stop:
-            await conn.close(stop.code, stop.reason)
-            return await _wait_disconnect(receive, stop.code)
-        except Reject as rejected:
-            await conn.close(rejected.code or 1008, rejected.reason)
-            return await _wait_disconnect(receive, rejected.code or 1008)
 
     async def _finish(
         self, conn: Connection, resource: object, layers: tuple[HookMap, ...], code: int

@@ -163,7 +163,21 @@ class WebSocketConnectionManager:
                 event = events.get(codec) or events.setdefault(
                     codec, conn.encode_event(type_, payload, None)
                 )
-            conn.push(event)
+            # NOTE: Connection.push inlined; this loop runs once per member per broadcast.
+            if conn.is_closed:
+                continue
+            if conn.write_started or conn._outbox:
+                conn.enqueue(event)
+                continue
+            write = conn._send(event)
+            try:
+                pending = write.send(None)
+            except StopIteration:
+                continue
+            except Exception:
+                conn.is_closed = True
+                continue
+            conn.finish_later(write, pending)
 
 
 def _as_ids(exclude: str | Iterable[str] | None) -> frozenset[str]:
