@@ -11,6 +11,7 @@ from pachinko.errors import PachinkoError
 from pachinko.runtime.endpoint import RouteEndpoint
 from pachinko.runtime.manager import WebSocketConnectionManager
 from pachinko.runtime.router import WebSocketRouter
+from pachinko.runtime.transport import AsgiTransport
 from pachinko.runtime.workers import WorkerController
 
 Startup = Callable[[Any], Awaitable[None]]
@@ -76,7 +77,9 @@ class App(falcon.asgi.App):
         if scope["type"] == "websocket" and not any(self._middleware_ws):
             found = self._router.find(scope["path"])
             if found is not None and isinstance(found[0], RouteEndpoint):
-                await found[0].serve_asgi(scope, receive, send, found[2] or {})
+                if (await receive())["type"] == "websocket.connect":
+                    transport = AsgiTransport(scope, receive, send, self.req_options)
+                    await found[0].serve(transport, found[2] or {})
                 return
         await super().__call__(scope, receive, send)
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import falcon.asgi
 
     from pachinko.runtime.manager import WebSocketConnectionManager
+    from pachinko.runtime.transport import AsgiTransport, FalconTransport
 
 log = logging.getLogger("pachinko")
 
@@ -45,6 +46,8 @@ class Connection:
         "_reply_id",
         "_reply_type",
         "_send",
+        "_task",
+        "_transport",
         "_writer",
         "close_code",
         "codec",
@@ -53,7 +56,6 @@ class Connection:
         "last_seen",
         "manager",
         "params",
-        "request",
         "rooms",
         "state",
         "write_started",
@@ -68,14 +70,16 @@ class Connection:
         framer: Callable[[str, object, MessageId], object],
         send: Send,
         receive: Receive,
-        request: falcon.asgi.Request | None = None,
+        transport: AsgiTransport | FalconTransport | None = None,
         params: dict[str, object] | None = None,
         send_queue: int = 256,
+        task: asyncio.Task[Any] | None = None,
         abort: Callable[[int], None] | None = None,
     ) -> None:
         self.id = id_
         self.manager = manager
-        self.request = request
+        self._transport = transport
+        self._task = task
         self.params = params or {}
         self.state: dict[str, object] = {}
         self.rooms: set[str] = set()
@@ -95,7 +99,14 @@ class Connection:
         self._idle: asyncio.Future[None] | None = None  # resolved when the outbox empties
         self._reply_type = ""
         self._reply_id: MessageId = None
-        self._abort = abort or (lambda code: None)
+        self._abort = abort
+
+    @property
+    def request(self) -> falcon.asgi.Request:
+        """The upgrade request (a `falcon.asgi.Request`), made on first use."""
+        if self._transport is None:
+            raise AttributeError("this connection was made by hand, without a request")
+        return self._transport.request
 
     def __repr__(self) -> str:
         return f"<Connection {self.id} rooms={sorted(self.rooms)}>"
@@ -230,7 +241,10 @@ class Connection:
             if self._outbox:
                 self._outbox.clear()
             self._went_idle()
-            self._abort(code)
+            if self._abort is not None:
+                self._abort(code)
+            elif self._task is not None:
+                self._task.cancel()  # the connection's own loop closes with `code`
 
     def stop_writer(self) -> None:
         """Cancel a pending write; called once the connection has ended."""

@@ -17,9 +17,10 @@ from pachinko.codecs.base import Codec
 from pachinko.errors import Reject, RoomFull
 from pachinko.runtime.connection import Connection, Receive, Send
 from pachinko.runtime.dispatch import DispatchTable, Entry, MessageSpec
-from pachinko.runtime.frames import FRAMERS, Envelope, Event, error_payload
+from pachinko.runtime.frames import FRAMERS, Envelope, error_payload
 from pachinko.runtime.hooks import HookEvent, HookMap, Message, chain, resource_hooks, run_hooks
 from pachinko.runtime.origin import is_origin_allowed
+from pachinko.runtime.transport import AsgiTransport, FalconTransport
 
 if TYPE_CHECKING:
     from pachinko.runtime.router import WebSocketRouter
@@ -66,75 +67,27 @@ class RouteEndpoint:
         }
         self._has_unhandled = resource is not None and hasattr(resource, "on_unhandled")
 
-    # -- entry points --------------------------------------------------------------
+    # -- one connection --------------------------------------------------------------
 
     async def on_websocket(
         self, req: falcon.asgi.Request, ws: falcon.asgi.WebSocket, **params: Any
     ) -> None:
         """Serve through Falcon's `WebSocket` (apps wired with `install`)."""
-
-        async def send(event: Event) -> None:
-            if event["type"] == "websocket.close":
-                await ws.close(event["code"], event.get("reason") or None)
-            else:
-                await ws._asgi_send(event)  # NOTE: Falcon has no public raw send.
-
-        async def accept(subprotocol: str | None) -> None:
-            await ws.accept(subprotocol=subprotocol)
-
-        async def deny() -> None:
-            await ws.close()
-
-        # NOTE: after accept, Falcon's buffered receiver yields raw ASGI events.
-        await self.serve(req, params, lambda: ws._asgi_receive(), send, accept, deny)
-
-    async def serve_asgi(
-        self, scope: dict[str, Any], receive: Receive, send: Send, params: dict[str, Any]
-    ) -> None:
-        """Serve straight from ASGI (a `pachinko.App`): no buffered receive task in between."""
-        first = await receive()
-        if first["type"] != "websocket.connect":
-            return
-        app = self.router.app
-        # NOTE: the app's shared options; without them Falcon builds new ones per request.
-        req = falcon.asgi.Request(scope, receive, options=app.req_options if app else None)
-
-        async def accept(subprotocol: str | None) -> None:
-            event: Event = {"type": "websocket.accept"}
-            if subprotocol:
-                event["subprotocol"] = subprotocol
-            await send(event)
-
-        async def deny() -> None:
-            await send({"type": "websocket.close", "code": 1008})
-
-        await self.serve(req, params, receive, send, accept, deny)
-
-    # -- one connection ------------------------------------------------------------
+        await self.serve(FalconTransport(req, ws), params)
 
     async def serve(
-        self,
-        req: falcon.asgi.Request,
-        params: dict[str, Any],
-        receive: Receive,
-        send: Send,
-        accept: Callable[[str | None], Any],
-        deny: Callable[[], Any],
+        self, transport: AsgiTransport | FalconTransport, params: dict[str, Any]
     ) -> None:
+        """Run one connection from handshake to close (the connect event is already read)."""
         router = self.router
-        origin = req.get_header("Origin")
+        origin = transport.header(b"origin")
         if origin is not None and not is_origin_allowed(
-            origin, req.get_header("Host") or "", router.origins
+            origin, transport.header(b"host") or "", router.origins
         ):
-            await deny()
+            await transport.deny()
             return
-        codec, subprotocol = router.negotiate(req.scope.get("subprotocols") or ())
-        task = asyncio.current_task()
-        assert task is not None
-
-        def abort(code: int) -> None:
-            task.cancel()
-
+        codec, subprotocol = router.negotiate(transport.scope.get("subprotocols") or ())
+        receive, send = transport.receive, transport.send
         conn = Connection(
             uuid.uuid4().hex,
             manager=router.manager,
@@ -142,29 +95,29 @@ class RouteEndpoint:
             framer=FRAMERS[router.envelope],
             send=send,
             receive=receive,
-            request=req,
+            transport=transport,
             params=params,
             send_queue=router.limits.send_queue,
-            abort=abort,
+            task=asyncio.current_task(),
         )
         resource = self.resource() if self.resource is not None else None
         layers = (router.hooks, self.hooks, resource_hooks(resource) if resource else {})
         try:
             await run_hooks(chain("before_connect", *layers), conn, HookEvent("before_connect"))
             if resource is not None and await resource.on_connect(conn) is False:
-                await deny()
+                await transport.deny()
                 return
         except Reject as rejected:
             if rejected.code is None:
-                await deny()
+                await transport.deny()
                 return
-            await accept(subprotocol)
+            await transport.accept(subprotocol)
             await send(
                 {"type": "websocket.close", "code": rejected.code, "reason": rejected.reason}
             )
             return
 
-        await accept(subprotocol)
+        await transport.accept(subprotocol)
         await router.connection_opened(conn)
         code = 1006
         try:
