@@ -147,33 +147,6 @@ def memory(server: Server, idle: int) -> float:
     return (after - before) / idle
 
 
-def end_to_end(server: Server, conns: int, count: int, repeats: int) -> dict[str, Any]:
-    """Request/reply over `conns` connections; msgs/s, p50/p99 and server CPU µs per message.
-
-    `repeats` runs on the same connections; each figure is the median over runs.
-    """
-    load = client(f"e2e-{server.name}", "e2e", server.url, conns, count)
-    runs = []
-    try:
-        load.expect("WARM", 120)
-        for _ in range(repeats):
-            cpu0 = server.cpu()
-            load.tell("go")
-            run = json.loads(" ".join(load.expect("RESULT", 600)))
-            cpu1 = server.cpu()
-            if run["wrong"]:
-                raise RuntimeError(f"{server.name}: {run['wrong']} wrong replies end to end")
-            run["server_cpu_us_per_msg"] = (cpu1 - cpu0) / run["messages"] * 1e6
-            runs.append(run)
-    finally:
-        load.finish()
-    keys = ("msgs_per_s", "p50_ms", "p99_ms", "server_cpu_us_per_msg")
-    out: dict[str, Any] = {key: statistics.median(run[key] for run in runs) for key in keys}
-    out["messages"] = sum(run["messages"] for run in runs)
-    out["runs"] = runs
-    return out
-
-
 def broadcast(server: Server, members: int, rounds: int) -> dict[str, Any]:
     """Broadcast to `members` real clients.
 
@@ -211,6 +184,51 @@ def broadcast(server: Server, members: int, rounds: int) -> dict[str, Any]:
     }
 
 
+def end_to_end_interleaved(
+    names: list[str], conns: int, count: int, rounds: int, log: Any
+) -> dict[str, dict[str, Any]]:
+    """Request/reply for every contender at once, round by round in rotating order.
+
+    All servers and their warmed-up clients stay up; each round runs every
+    contender once, so machine drift (the server and clients share the cores)
+    falls on all of them alike. Figures are medians over rounds.
+    """
+    servers: dict[str, Server] = {}
+    loads: dict[str, Child] = {}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    try:
+        for name in names:
+            servers[name] = Server(name)
+            loads[name] = client(f"e2e-{name}", "e2e", servers[name].url, conns, count)
+            loads[name].expect("WARM", 120)
+        for index in range(rounds):
+            shift = index % len(names)
+            log(f"  end to end: round {index + 1} of {rounds}")
+            for name in names[shift:] + names[:shift]:
+                cpu0 = servers[name].cpu()
+                loads[name].tell("go")
+                run = json.loads(" ".join(loads[name].expect("RESULT", 600)))
+                cpu1 = servers[name].cpu()
+                if run["wrong"]:
+                    raise RuntimeError(f"{name}: {run['wrong']} wrong replies end to end")
+                run["server_cpu_us_per_msg"] = (cpu1 - cpu0) / run["messages"] * 1e6
+                runs[name].append(run)
+    finally:
+        for load in loads.values():
+            load.finish()
+        for server in servers.values():
+            server.stop()
+    keys = ("msgs_per_s", "p50_ms", "p99_ms", "server_cpu_us_per_msg")
+    return {
+        name: {
+            **{key: statistics.median(run[key] for run in found) for key in keys},
+            "messages": sum(run["messages"] for run in found),
+            "runs": found,
+        }
+        for name, found in runs.items()
+    }
+
+
 def _split(total: int, parts: int) -> list[int]:
     base, extra = divmod(total, parts)
     return [base + (1 if i < extra else 0) for i in range(parts)]
@@ -220,21 +238,19 @@ def run_contender(
     name: str,
     *,
     idle: int,
-    conns: int,
-    count: int,
-    repeats: int,
     sizes: tuple[int, ...],
     rounds: int,
     log: Any,
 ) -> dict[str, Any]:
-    """Every network figure of one contender, in one fresh server process (memory first)."""
+    """Memory and broadcast figures of one contender, in one fresh server process.
+
+    End to end is measured for all contenders together (`end_to_end_interleaved`).
+    """
     server = Server(name)
     out: dict[str, Any] = {}
     try:
         log(f"  {name}: memory ({idle} idle connections)")
         out["rss_bytes_per_conn"] = memory(server, idle)
-        log(f"  {name}: end to end ({conns} clients x {count} round trips, {repeats} runs)")
-        out["e2e"] = end_to_end(server, conns, count, repeats)
         out["broadcast"] = {}
         for size in sizes:
             log(f"  {name}: broadcast to {size} members")

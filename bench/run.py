@@ -35,7 +35,7 @@ class Sizes:
     idle: int = 1000  # idle connections for RSS
     conns: int = 50  # end-to-end clients
     count: int = 1000  # round trips per client per run
-    runs: int = 3  # end-to-end runs per pass (median)
+    runs: int = 8  # end-to-end rounds, every contender once per round (median)
     passes: int = 2  # network passes over every contender (order reversed on the second)
 
 
@@ -91,14 +91,13 @@ def over_network(
                 network.run_contender(
                     name,
                     idle=sizes.idle,
-                    conns=sizes.conns,
-                    count=sizes.count,
-                    repeats=sizes.runs,
                     sizes=sizes.members,
                     rounds=sizes.rounds,
                     log=log,
                 )
             )
+    log(f"network: end to end, {sizes.conns} clients x {sizes.count} round trips, interleaved")
+    e2e = network.end_to_end_interleaved(names, sizes.conns, sizes.count, sizes.runs, log)
     figures: dict[str, dict[str, float]] = {}
 
     def put(key: str, name: str, values: list[float]) -> None:
@@ -106,7 +105,7 @@ def over_network(
 
     for name, passes in runs.items():
         put("rss_kib_per_idle_conn", name, [p["rss_bytes_per_conn"] / 1024 for p in passes])
-        e2e_runs = [run for p in passes for run in p["e2e"]["runs"]]
+        e2e_runs = e2e[name]["runs"]
         put("e2e_msgs_per_s", name, [r["msgs_per_s"] for r in e2e_runs])
         put("e2e_p50_ms", name, [r["p50_ms"] for r in e2e_runs])
         put("e2e_p99_ms", name, [r["p99_ms"] for r in e2e_runs])
@@ -123,7 +122,7 @@ def over_network(
                 name,
                 [x for r in rounds for x in r["samples_cpu_us"]],
             )
-    return figures, {"network": runs}
+    return figures, {"network": runs, "end_to_end": e2e}
 
 
 def meta(sizes: Sizes, seconds: float) -> dict[str, Any]:
