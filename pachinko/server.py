@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
+import signal
 import socket
+import sys
+import threading
 from typing import Any
 
 import falcon.asgi
 import uvicorn
-from uvicorn.supervisors import ChangeReload, Multiprocess
+from uvicorn.supervisors import ChangeReload
 
 from pachinko.build import build_plan, runtime_limits
 from pachinko.loader.plan import Plan
@@ -21,6 +25,7 @@ from pachinko.runtime.options import Limits
 WS_PROTOCOL = "wsproto"
 
 log = logging.getLogger("pachinko")
+ready = logging.getLogger("uvicorn.error")  # NOTE: uvicorn's log config shows this one
 
 
 def make_config(app: Any, limits: Limits, **options: Any) -> uvicorn.Config:
@@ -65,6 +70,8 @@ class Server(uvicorn.Server):
         if lifespan is not None:
             lifespan.workers.on_fatal = self.fail
         await super().startup(sockets)
+        if self.started:
+            ready.info("pachinko ready in process [%d]", os.getpid())
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         lifespan = self._lifespan()
@@ -90,13 +97,54 @@ def run(
         server = Server(make_config(build_plan(plan), limits, **options))
         server.run()
         return server.exit_code
-    # NOTE: many processes (or reloads) import the app: each builds it from the manifest.
+    # NOTE: other processes import the app: each builds it from the manifest.
     os.environ["PACHINKO_MANIFEST"] = str(plan.path.resolve())
-    config = make_config("pachinko.asgi:app", limits, workers=workers, reload=reload, **options)
-    sock = config.bind_socket()
-    server = Server(config)
+    config = make_config("pachinko.asgi:app", limits, reload=reload, **options)
     if reload:
-        ChangeReload(config, target=server.run, sockets=[sock]).run()
-    else:
-        Multiprocess(config, target=server.run, sockets=[sock]).run()
-    return server.exit_code
+        server = Server(config)
+        ChangeReload(config, target=server.run, sockets=[config.bind_socket()]).run()
+        return server.exit_code
+    return supervise(config, workers)
+
+
+def supervise(config: uvicorn.Config, workers: int) -> int:
+    """Run `workers` processes of pachinko's `Server` on one socket until a signal or a failure.
+
+    uvicorn's own supervisor runs plain `uvicorn.Server`s, which would close
+    WebSockets with 1012 on shutdown; these close them with 1001. A worker that
+    exits with an error (a background worker failed for good) stops them all.
+    """
+    sock = config.bind_socket()
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_work, args=(config, sock)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    stopping = threading.Event()
+    handlers = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in STOP_SIGNALS}
+    try:
+        while not stopping.wait(0.2):
+            codes = [process.exitcode for process in processes]
+            if any(code not in (None, 0) for code in codes) or None not in codes:
+                break
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()  # SIGTERM: the worker closes its connections with 1001
+        for process in processes:
+            process.join()
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        sock.close()
+    failed = [p.exitcode for p in processes if p.exitcode not in (0, -signal.SIGTERM)]
+    return 1 if failed else 0
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _work(config: uvicorn.Config, sock: socket.socket) -> None:
+    """The body of one worker process."""
+    config.configure_logging()
+    server = Server(config)
+    server.run(sockets=[sock])
+    sys.exit(server.exit_code)

@@ -24,18 +24,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_serving(process: subprocess.Popen[str]) -> list[str]:
-    """Read the server's log until uvicorn says it is listening."""
+def wait_until_serving(
+    process: subprocess.Popen[str], ready: str = "pachinko ready in process"
+) -> list[str]:
+    """Read the server's log until a server process says it is listening."""
     seen: list[str] = []
     assert process.stderr is not None
     for line in process.stderr:
         seen.append(line)
-        if "Uvicorn running on" in line:
+        if ready in line:
             return seen
     raise AssertionError("server exited before serving:\n" + "".join(seen))
 
 
-def serving(command: list[object], env: dict[str, str] | None = None) -> Iterator[int]:
+def serving(
+    command: list[object], env: dict[str, str] | None = None, ready: str = "pachinko ready"
+) -> Iterator[int]:
     """Run a server command on a free port until the test is done; yield the port."""
     port = free_port()
     with subprocess.Popen(
@@ -46,7 +50,7 @@ def serving(command: list[object], env: dict[str, str] | None = None) -> Iterato
         env=env,
     ) as process:
         try:
-            wait_until_serving(process)
+            wait_until_serving(process, ready)
             yield port
         finally:
             process.kill()
@@ -69,7 +73,8 @@ def served() -> Iterator[tuple[subprocess.Popen[str], int]]:
 @pytest.fixture
 def asgi_port() -> Iterator[int]:
     env = {**os.environ, "PACHINKO_MANIFEST": str(APPS / "pachinko.toml")}
-    yield from serving([BIN / "uvicorn", "pachinko.asgi:app", "--ws", "wsproto"], env)
+    command: list[object] = [BIN / "uvicorn", "pachinko.asgi:app", "--ws", "wsproto"]
+    yield from serving(command, env, ready="Uvicorn running on")
 
 
 def test_serve_on_a_broken_manifest_reports_and_never_binds() -> None:
@@ -127,3 +132,44 @@ async def test_uvicorn_serves_pachinko_asgi_from_the_environment(asgi_port: int)
     async with peer(f"ws://127.0.0.1:{asgi_port}/ws/chat/asgi") as p:
         reply = await p.ask(json.dumps({"type": "echo", "payload": "via asgi"}))
         assert reply == {"type": "echoed", "payload": "via asgi"}
+
+
+@pytest.fixture
+def two_workers() -> Iterator[int]:
+    command = [BIN / "pachinko", "serve", "-m", APPS / "pachinko.toml", "--workers", "2"]
+    yield from serving(command)
+
+
+async def test_serve_with_workers_serves_the_manifest(two_workers: int) -> None:
+    for room in ("w1", "w2", "w3"):
+        async with peer(f"ws://127.0.0.1:{two_workers}/ws/chat/{room}") as p:
+            reply = await p.ask({"type": "add", "payload": {"a": 1, "b": 1}, "id": room})
+            assert reply == {"type": "add.reply", "payload": {"sum": 2}, "id": room}
+
+
+@pytest.fixture
+def two_workers_process() -> Iterator[tuple[subprocess.Popen[str], int]]:
+    port = free_port()
+    command = [BIN / "pachinko", "serve", "-m", APPS / "pachinko.toml", "--workers", "2"]
+    with subprocess.Popen(
+        [*command, "--port", str(port)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    ) as process:
+        try:
+            wait_until_serving(process)
+            yield process, port
+        finally:
+            process.kill()
+
+
+async def test_sigterm_to_a_multi_process_server_closes_with_1001_and_exits_0(
+    two_workers_process: tuple[subprocess.Popen[str], int],
+) -> None:
+    process, port = two_workers_process
+    async with peer(f"ws://127.0.0.1:{port}/ws/chat/workers") as p:
+        assert (await p.ask({"type": "echo", "payload": 1}))["payload"] == 1
+        process.send_signal(signal.SIGTERM)
+        assert await p.closed() == 1001
+    assert process.wait(timeout=20) == 0
