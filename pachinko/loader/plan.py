@@ -13,14 +13,6 @@ from pachinko.errors import Diagnostic
 from pachinko.manifest.model import Limits, Manifest, Security
 from pachinko.manifest.values import Duration
 
-HOOK_EVENTS = (
-    "before_connect",
-    "after_connect",
-    "before_receive",
-    "after_receive",
-    "before_disconnect",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class HookPlan:

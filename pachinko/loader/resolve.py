@@ -22,7 +22,6 @@ from pachinko.loader.diagnostics import (
 from pachinko.loader.imports import add_to_path, resolve_import
 from pachinko.loader.paths import Templates, fields, placeholders, room_matches
 from pachinko.loader.plan import (
-    HOOK_EVENTS,
     HookPlan,
     MessagePlan,
     Plan,
@@ -33,6 +32,7 @@ from pachinko.loader.plan import (
 from pachinko.loader.plugins import BACKENDS, EXTENSIONS, Registry
 from pachinko.loader.selection import choose, choose_codecs, configure
 from pachinko.manifest.model import Hooks, Manifest, Route, RouteWorker, Worker
+from pachinko.runtime.hooks import HOOK_EVENTS
 from pachinko.runtime.resource import find_handler
 
 Check = Callable[[object, str], None]

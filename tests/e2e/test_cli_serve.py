@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -37,10 +38,11 @@ def wait_until_serving(
     raise AssertionError("server exited before serving:\n" + "".join(seen))
 
 
-def serving(
+@contextlib.contextmanager
+def started(
     command: list[object], env: dict[str, str] | None = None, ready: str = "pachinko ready"
-) -> Iterator[int]:
-    """Run a server command on a free port until the test is done; yield the port."""
+) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """Run a server command on a free port until it says `ready`; kill it on exit."""
     port = free_port()
     with subprocess.Popen(
         [*command, "--port", str(port)],
@@ -51,30 +53,26 @@ def serving(
     ) as process:
         try:
             wait_until_serving(process, ready)
-            yield port
+            yield process, port
         finally:
             process.kill()
+
+
+SERVE = [BIN / "pachinko", "serve", "-m", APPS / "pachinko.toml"]
 
 
 @pytest.fixture
 def served() -> Iterator[tuple[subprocess.Popen[str], int]]:
-    port = free_port()
-    command = [BIN / "pachinko", "serve", "-m", APPS / "pachinko.toml", "--port", str(port)]
-    with subprocess.Popen(
-        command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
-    ) as process:
-        try:
-            wait_until_serving(process)
-            yield process, port
-        finally:
-            process.kill()
+    with started(SERVE) as running:
+        yield running
 
 
 @pytest.fixture
 def asgi_port() -> Iterator[int]:
     env = {**os.environ, "PACHINKO_MANIFEST": str(APPS / "pachinko.toml")}
     command: list[object] = [BIN / "uvicorn", "pachinko.asgi:app", "--ws", "wsproto"]
-    yield from serving(command, env, ready="Uvicorn running on")
+    with started(command, env, ready="Uvicorn running on") as (_, port):
+        yield port
 
 
 def test_serve_on_a_broken_manifest_reports_and_never_binds() -> None:
@@ -135,39 +133,24 @@ async def test_uvicorn_serves_pachinko_asgi_from_the_environment(asgi_port: int)
 
 
 @pytest.fixture
-def two_workers() -> Iterator[int]:
-    command = [BIN / "pachinko", "serve", "-m", APPS / "pachinko.toml", "--workers", "2"]
-    yield from serving(command)
+def two_workers() -> Iterator[tuple[subprocess.Popen[str], int]]:
+    with started([*SERVE, "--workers", "2"]) as running:
+        yield running
 
 
-async def test_serve_with_workers_serves_the_manifest(two_workers: int) -> None:
+async def test_serve_with_workers_serves_the_manifest(
+    two_workers: tuple[subprocess.Popen[str], int],
+) -> None:
     for room in ("w1", "w2", "w3"):
-        async with peer(f"ws://127.0.0.1:{two_workers}/ws/chat/{room}") as p:
+        async with peer(f"ws://127.0.0.1:{two_workers[1]}/ws/chat/{room}") as p:
             reply = await p.ask({"type": "add", "payload": {"a": 1, "b": 1}, "id": room})
             assert reply == {"type": "add.reply", "payload": {"sum": 2}, "id": room}
 
 
-@pytest.fixture
-def two_workers_process() -> Iterator[tuple[subprocess.Popen[str], int]]:
-    port = free_port()
-    command = [BIN / "pachinko", "serve", "-m", APPS / "pachinko.toml", "--workers", "2"]
-    with subprocess.Popen(
-        [*command, "--port", str(port)],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    ) as process:
-        try:
-            wait_until_serving(process)
-            yield process, port
-        finally:
-            process.kill()
-
-
 async def test_sigterm_to_a_multi_process_server_closes_with_1001_and_exits_0(
-    two_workers_process: tuple[subprocess.Popen[str], int],
+    two_workers: tuple[subprocess.Popen[str], int],
 ) -> None:
-    process, port = two_workers_process
+    process, port = two_workers
     async with peer(f"ws://127.0.0.1:{port}/ws/chat/workers") as p:
         assert (await p.ask({"type": "echo", "payload": 1}))["payload"] == 1
         process.send_signal(signal.SIGTERM)
