@@ -82,7 +82,8 @@ class Connection:
         self._task = task
         self.params = params or {}
         self.state: dict[str, object] = {}
-        self.rooms: set[str] = set()
+        # NOTE: immutable and rebuilt on join/leave (rare): idle connections share one empty set.
+        self.rooms: frozenset[str] = frozenset()
         self.is_closed = False
         self.close_code: int | None = None
         self.last_seen = 0.0  # time.monotonic() of the last frame received

@@ -8,6 +8,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from time import monotonic
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import falcon.asgi
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("pachinko")
 
 _FLAT_RESERVED = frozenset(("type", "id"))
+NO_HOOKS: HookMap = MappingProxyType({})
 
 
 class _Stop(Exception):
@@ -101,7 +103,7 @@ class RouteEndpoint:
             task=asyncio.current_task(),
         )
         resource = self.resource() if self.resource is not None else None
-        layers = (router.hooks, self.hooks, resource_hooks(resource) if resource else {})
+        layers = (router.hooks, self.hooks, resource_hooks(resource) if resource else NO_HOOKS)
         try:
             await run_hooks(chain("before_connect", *layers), conn, HookEvent("before_connect"))
             if resource is not None and await resource.on_connect(conn) is False:
@@ -197,6 +199,8 @@ class RouteEndpoint:
         is_binary = codec.is_binary
 
         while True:
+            # NOTE: drop the last message before waiting: an idle connection keeps nothing.
+            event = data = envelope = payload = result = None  # type: ignore[assignment]
             event = await receive()
             if event["type"] != "websocket.receive":
                 return int(event.get("code", 1005))

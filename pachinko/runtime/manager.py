@@ -107,7 +107,7 @@ class WebSocketConnectionManager:
         options = self.room_table.options(room)
         if not await self.backend.add_member(room, conn.id, options.max_members):
             raise RoomFull(room)
-        conn.rooms.add(room)
+        conn.rooms = conn.rooms | {room}
         self._local.setdefault(room, set()).add(conn)
         if options.history:
             for type_, payload in await self.backend.history(room):
@@ -121,7 +121,7 @@ class WebSocketConnectionManager:
         """Remove `conn` from `room` and announce it to the others (presence)."""
         if room not in conn.rooms:
             return
-        conn.rooms.discard(room)
+        conn.rooms = conn.rooms - {room}
         local = self._local.get(room)
         if local is not None:
             local.discard(conn)
