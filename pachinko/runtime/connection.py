@@ -6,7 +6,7 @@ import asyncio
 import logging
 import types
 from collections import deque
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable, Generator
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
@@ -165,17 +165,16 @@ class Connection:
         # NOTE: step the ASGI send by hand. A socket with room finishes it at once and no
         # task is made; only a write that really has to wait gets a task to finish it.
         # (The manager's fan-out loop inlines this block.)
-        write = self._send(event)
+        # Iterating the awaitable ends without materialising StopIteration, unlike .send().
+        write = self._send(event).__await__()
         try:
-            pending = write.send(None)
-        except StopIteration:
-            return
+            for pending in write:
+                self.finish_later(write, pending)
+                break
         except Exception:
             self.is_closed = True
-            return
-        self.finish_later(write, pending)
 
-    def finish_later(self, write: Coroutine[Any, Any, Any], pending: object) -> None:
+    def finish_later(self, write: Generator[Any, Any, Any], pending: object) -> None:
         """Finish in a task a write that was stepped by hand and had to wait."""
         self.write_started = monotonic()
         self._writer = asyncio.get_running_loop().create_task(self._finish(write, pending))
@@ -197,7 +196,7 @@ class Connection:
         elif self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._drain())
 
-    async def _finish(self, write: Coroutine[Any, Any, Any], pending: object) -> None:
+    async def _finish(self, write: Generator[Any, Any, Any], pending: object) -> None:
         try:
             await _resume(write, pending)
         except Exception:
@@ -301,8 +300,8 @@ class Connection:
 
 
 @types.coroutine
-def _resume(write: Coroutine[Any, Any, Any], pending: object) -> Generator[Any, Any, Any]:
-    """Go on driving a coroutine stepped by hand that stopped at `pending` (a future)."""
+def _resume(write: Generator[Any, Any, Any], pending: object) -> Generator[Any, Any, Any]:
+    """Go on driving an awaitable stepped by hand that stopped at `pending` (a future)."""
     while True:
         try:
             sent = yield pending

@@ -169,15 +169,13 @@ class WebSocketConnectionManager:
             if conn.write_started or conn._outbox:
                 conn.enqueue(event)
                 continue
-            write = conn._send(event)
+            write = conn._send(event).__await__()
             try:
-                pending = write.send(None)
-            except StopIteration:
-                continue
+                for pending in write:
+                    conn.finish_later(write, pending)
+                    break
             except Exception:
                 conn.is_closed = True
-                continue
-            conn.finish_later(write, pending)
 
 
 def _as_ids(exclude: str | Iterable[str] | None) -> frozenset[str]:

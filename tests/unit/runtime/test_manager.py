@@ -183,3 +183,28 @@ async def test_exclude_takes_one_id_or_many() -> None:
     assert got["a"] == []
     assert got["b"] == ['{"type":"x","payload":null}']
     assert got["c"] == ['{"type":"x","payload":null}', '{"type":"y","payload":null}']
+
+
+async def test_a_broadcast_write_that_waits_finishes_later_with_the_queue_behind_it() -> None:
+    codec = JsonCodec()
+    manager = WebSocketConnectionManager()
+    await manager.start()
+    gate = asyncio.Event()
+    sent: list[str] = []
+
+    async def slow_then_fast(event: dict[str, Any]) -> None:
+        if not gate.is_set():
+            await gate.wait()  # the first write has to wait for the socket
+        sent.append(event["text"])
+
+    conn, _, _ = member(manager, codec, "c", send=slow_then_fast)
+    await conn.join("room")
+    for n in range(3):
+        await manager.broadcast("room", "tick", n)  # returns at once each time
+    assert sent == []
+    assert conn.write_started > 0
+    gate.set()
+    await conn.wait_sent()
+    assert sent == [f'{{"type":"tick","payload":{n}}}' for n in range(3)]
+    assert conn.write_started == 0
+    assert not conn.is_closed
