@@ -79,7 +79,7 @@ class App(falcon.asgi.App):
             if found is not None and isinstance(found[0], RouteEndpoint):
                 if (await receive())["type"] == "websocket.connect":
                     transport = AsgiTransport(scope, receive, send, self.req_options)
-                    await found[0].serve(transport, found[2] or {})
+                    await found[0].serve(transport, found[2])
                 return
         await super().__call__(scope, receive, send)
 

@@ -80,7 +80,7 @@ class Connection:
         self.manager = manager
         self._transport = transport
         self._task = task
-        self.params = params or {}
+        self.params = params if params is not None else {}
         self.state: dict[str, object] = {}
         # NOTE: immutable and rebuilt on join/leave (rare): idle connections share one empty set.
         self.rooms: frozenset[str] = frozenset()

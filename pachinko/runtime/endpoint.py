@@ -177,7 +177,7 @@ class RouteEndpoint:
         codec: Codec = conn.codec
         send = conn._send
         table = self.tables[codec.name]
-        entries, find = table.entries, table.find
+        entries = table.entries
         decode_envelope = router.envelope_decoder(codec)
         is_flat = router.envelope == "flat"
         null = router.null_payload(codec)
@@ -247,7 +247,7 @@ class RouteEndpoint:
                     await send_error(conn, "invalid_json", f"frame is not valid {codec.name}", None)
                 continue
 
-            entry = entries.get(envelope.type) or find(envelope.type)
+            entry = entries.get(envelope.type) or table.find(envelope.type)
             if entry is None:
                 if unhandled is not None:
                     await unhandled(conn, data)
