@@ -11,7 +11,7 @@ from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from pachinko.codecs.base import Codec
-from pachinko.runtime.frames import Event, MessageId, raw_event, send_event
+from pachinko.runtime.frames import Event, MessageId, raw_event
 
 if TYPE_CHECKING:
     import falcon.asgi
@@ -128,11 +128,14 @@ class Connection:
 
     async def send_media(self, media: object) -> None:
         """Send `media` encoded by this connection's codec, with no envelope."""
-        await self.send_event(send_event(self.codec, self._encode(media)))
+        await self.send_event(self.wrap(self._encode(media)))
 
     def encode_event(self, type_: str, payload: object, id_: MessageId) -> Event:
         """Encode one frame into the ASGI event this connection sends."""
-        data = self._encode(self._frame(type_, payload, id_))
+        return self.wrap(self._encode(self._frame(type_, payload, id_)))
+
+    def wrap(self, data: bytes) -> Event:
+        """Encoded bytes as an ASGI send event: binary for binary codecs, else text."""
         if self._is_binary:
             return {"type": "websocket.send", "bytes": data}
         return {"type": "websocket.send", "text": data.decode()}

@@ -7,8 +7,6 @@ from typing import Any
 
 import msgspec
 
-from pachinko.codecs.base import Codec
-
 Event = dict[str, Any]  # an ASGI event
 MessageId = str | int | None
 
@@ -57,13 +55,6 @@ FRAMERS: dict[str, Callable[[str, object, MessageId], object]] = {
 
 def error_payload(code: str, message: str) -> dict[str, str]:
     return {"code": code, "message": message}
-
-
-def send_event(codec: Codec, data: bytes) -> Event:
-    """Wrap encoded bytes in an ASGI send event: binary for binary codecs, else text."""
-    if codec.is_binary:
-        return {"type": "websocket.send", "bytes": data}
-    return {"type": "websocket.send", "text": data.decode()}
 
 
 def raw_event(data: str | bytes) -> Event:
