@@ -9,20 +9,41 @@ import signal
 import socket
 import sys
 import threading
+from time import monotonic
 from typing import Any
 
 import falcon.asgi
 import uvicorn
+from uvicorn.protocols.websockets.wsproto_impl import WSProtocol as WsprotoProtocol
 from uvicorn.supervisors import ChangeReload
 
 from pachinko.build import build_plan, runtime_limits
 from pachinko.loader.plan import Plan
 from pachinko.runtime.app import Lifespan, lifespan_of
-from pachinko.runtime.options import Limits
+from pachinko.runtime.options import ACTIVITY, Activity, Limits
 
-# NOTE: uvicorn's default sans-io protocol fails Autobahn case 7.1.5 (frames after a
-# close); its "websockets" one is deprecated. wsproto is conformant and supported.
-WS_PROTOCOL = "wsproto"
+
+class WSProtocol(WsprotoProtocol):
+    """uvicorn's wsproto protocol, telling the app about every frame, pongs included.
+
+    NOTE: uvicorn's default sans-io protocol fails Autobahn case 7.1.5 (frames after
+    a close) and its "websockets" one is deprecated; wsproto is conformant. ASGI has
+    no pong event, so the time of the last bytes received is shared through the
+    scope's `extensions` (`pachinko.activity`) for `idle_timeout`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.activity = Activity()
+
+    def data_received(self, data: bytes) -> None:
+        self.activity.last = monotonic()
+        super().data_received(data)
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        self.scope["extensions"][ACTIVITY] = self.activity  # type: ignore[index]
+
 
 log = logging.getLogger("pachinko")
 ready = logging.getLogger("uvicorn.error")  # NOTE: uvicorn's log config shows this one
@@ -32,7 +53,7 @@ def make_config(app: Any, limits: Limits, **options: Any) -> uvicorn.Config:
     """A uvicorn config that enforces the manifest's frame size and ping interval."""
     return uvicorn.Config(
         app,
-        ws=WS_PROTOCOL,
+        ws=WSProtocol,
         ws_max_size=limits.max_message_bytes,
         ws_ping_interval=limits.ping_interval or None,
         ws_ping_timeout=limits.ping_interval or None,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pachinko.codecs.base import Codec
 from pachinko.runtime.frames import Event, MessageId, raw_event
+from pachinko.runtime.options import ACTIVITY, Activity
 
 if TYPE_CHECKING:
     import falcon.asgi
@@ -49,6 +50,7 @@ class Connection:
         "_task",
         "_transport",
         "_writer",
+        "activity",
         "close_code",
         "codec",
         "id",
@@ -79,6 +81,10 @@ class Connection:
         self.id = id_
         self.manager = manager
         self._transport = transport
+        # NOTE: the server's own record of traffic (pongs included), when it keeps one.
+        self.activity: Activity | None = (
+            transport.scope.get("extensions", {}).get(ACTIVITY) if transport is not None else None
+        )
         self._task = task
         self.params = params if params is not None else {}
         self.state: dict[str, object] = {}

@@ -41,6 +41,19 @@ class RoomOptions:
 
 DEFAULT_ROOM = RoomOptions("*")
 
+#: The scope extension through which a server reports when it last heard from the
+#: client at all (pings and pongs included); `pachinko serve` provides it.
+ACTIVITY = "pachinko.activity"
+
+
+class Activity:
+    """When the server last received bytes from the client (`time.monotonic()`)."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last = 0.0
+
 
 class RoomTable:
     """Finds the options of a room by name; the first matching declaration wins."""

@@ -47,6 +47,10 @@ class Watchdog:
                         "dropping slow consumer %s (write over %.3gs)", conn.id, limits.send_timeout
                     )
                     conn.drop(1013)
-                elif conn.last_seen and now - conn.last_seen > limits.idle_timeout:
+                    continue
+                seen = conn.last_seen
+                if conn.activity is not None and conn.activity.last > seen:
+                    seen = conn.activity.last
+                if seen and now - seen > limits.idle_timeout:
                     log.info("closing idle connection %s", conn.id)
                     await conn.close(1001, "idle timeout")

@@ -156,3 +156,15 @@ async def test_an_idle_connection_is_closed_with_1001_and_activity_keeps_it_open
             assert closed.result() == 1001
             assert loop.time() - started >= 0.3
             assert (await busy.ask({"type": "echo", "payload": 2}))["payload"] == 2
+
+
+async def test_pongs_count_as_activity_under_pachinko_serve() -> None:
+    with LiveServer(pachinko.build(APPS / "pongs" / "pachinko.toml")) as server:
+        async with peer(server.url + "/quiet") as quiet:
+            # Sends nothing for three idle timeouts; its client answers the server's
+            # pings every 100 ms, and those pongs keep it open.
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(quiet.ws.recv(), 1.2)
+            assert (await quiet.ask({"type": "echo", "payload": "still here"}))["payload"] == (
+                "still here"
+            )
