@@ -159,7 +159,8 @@ def _syntax_error(path: Path, text: str, message: str) -> ManifestError:
         message = message[: match.start()]
     else:  # "(at end of document)"
         message = message.replace(" (at end of document)", "")
-        lines = text.splitlines() or [""]
+        # NOTE: TOML lines end at "\n" only; str.splitlines() also splits at \v, \f, ...
+        lines = text.removesuffix("\n").split("\n")
         line, column = len(lines), len(lines[-1]) + 1
     reason = message[:1].lower() + message[1:]
     return ManifestError([Diagnostic(path, line, column, "toml-syntax", f"invalid TOML: {reason}")])

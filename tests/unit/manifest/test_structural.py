@@ -115,3 +115,12 @@ def test_args_of_a_worker_are_free_form(tmp_path: Path) -> None:
 def test_codes_are_kebab_case_and_documented() -> None:
     assert all(code == code.lower() and " " not in code and "_" not in code for code in CODES)
     assert all(CODES.values())
+
+
+def test_a_syntax_error_at_the_end_counts_toml_lines_not_python_ones(tmp_path: Path) -> None:
+    # \v is a line break to str.splitlines(), not to TOML (found by Hypothesis).
+    path = tmp_path / "pachinko.toml"
+    path.write_bytes(b"'\x0b\x00")
+    with pytest.raises(ManifestError) as caught:
+        load(path)
+    assert [(d.line, d.code) for d in caught.value.diagnostics] == [(1, "toml-syntax")]
