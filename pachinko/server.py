@@ -56,7 +56,8 @@ def make_config(app: Any, limits: Limits, **options: Any) -> uvicorn.Config:
         ws=WSProtocol,
         ws_max_size=limits.max_message_bytes,
         ws_ping_interval=limits.ping_interval or None,
-        ws_ping_timeout=limits.ping_interval or None,
+        # NOTE: a lenient pong deadline; `idle_timeout` decides when silence is too long.
+        ws_ping_timeout=max(limits.ping_interval, 20.0) if limits.ping_interval else None,
         lifespan="on",
         **options,
     )
