@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import urllib.request
 from pathlib import Path
 
@@ -168,3 +169,41 @@ async def test_pongs_count_as_activity_under_pachinko_serve() -> None:
             assert (await quiet.ask({"type": "echo", "payload": "still here"}))["payload"] == (
                 "still here"
             )
+
+
+async def never_reading_client(port: int, path: str) -> socket.socket:
+    """A WebSocket handshake over a socket with a small receive buffer, then no reads."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    await loop.sock_connect(sock, ("127.0.0.1", port))
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+    await loop.sock_sendall(sock, request.encode())
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += await loop.sock_recv(sock, 1)  # byte by byte: nothing past the headers
+    assert response.startswith(b"HTTP/1.1 101"), response
+    return sock
+
+
+async def test_a_slow_consumer_is_dropped_with_1013_and_others_are_served() -> None:
+    with LiveServer(pachinko.build(APPS / "slow" / "pachinko.toml")) as server:
+        async with peer(server.url + "/talk") as talker:
+            slow = await never_reading_client(server.port, "/listen")
+            try:
+                # 200 frames of 64 KiB: far more than the socket buffers can hold.
+                await talker.send({"type": "flood", "payload": 200, "id": 1})
+                frames = {
+                    frame["type"]: frame for frame in [await talker.recv(), await talker.recv()]
+                }
+                assert frames["flood.reply"] == {"type": "flood.reply", "payload": 200, "id": 1}
+                assert frames["gone"]["payload"]["code"] == 1013
+                echo = await talker.ask({"type": "echo", "payload": "still served", "id": 2})
+                assert echo["payload"] == "still served"
+            finally:
+                slow.close()
