@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
 from time import monotonic
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -18,7 +17,13 @@ from pachinko.codecs.base import Codec
 from pachinko.errors import Reject, RoomFull
 from pachinko.runtime.connection import Connection, Receive, Send
 from pachinko.runtime.dispatch import DispatchTable, Entry, MessageSpec
-from pachinko.runtime.frames import FRAMERS, Envelope, error_payload
+from pachinko.runtime.frames import (
+    FRAMERS,
+    decode_flat,
+    envelope_reason,
+    error_payload,
+    payload_reason,
+)
 from pachinko.runtime.hooks import HookEvent, HookMap, Message, chain, resource_hooks, run_hooks
 from pachinko.runtime.origin import is_origin_allowed
 from pachinko.runtime.transport import AsgiTransport, FalconTransport
@@ -28,7 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pachinko")
 
-_FLAT_RESERVED = frozenset(("type", "id"))
 NO_HOOKS: HookMap = MappingProxyType({})
 
 
@@ -230,7 +234,7 @@ class RouteEndpoint:
             # -- decode the envelope once --
             try:
                 if is_flat:
-                    envelope, fields = _decode_flat(decode_envelope, data)
+                    envelope, fields = decode_flat(decode_envelope, data)
                 else:
                     envelope = decode_envelope(data)
                     fields = None
@@ -238,7 +242,7 @@ class RouteEndpoint:
                 if unhandled is not None:
                     await unhandled(conn, data)
                 else:
-                    await send_error(conn, "invalid_envelope", _envelope_reason(exc), None)
+                    await send_error(conn, "invalid_envelope", envelope_reason(exc), None)
                 continue
             except (msgspec.DecodeError, TypeError, UnicodeDecodeError):
                 if unhandled is not None:
@@ -261,7 +265,7 @@ class RouteEndpoint:
                 else:
                     payload = msgspec.convert(fields, entry.convert_type)
             except msgspec.ValidationError as exc:
-                reason = _payload_reason(str(exc), is_flat)
+                reason = payload_reason(str(exc), is_flat)
                 await send_error(conn, "invalid_payload", reason, envelope.id)
                 continue
 
@@ -358,34 +362,6 @@ class RouteEndpoint:
     @staticmethod
     async def _send_error(conn: Connection, code: str, message: str, id_: str | int | None) -> None:
         await conn.send_event(conn.encode_event("error", error_payload(code, message), id_))
-
-
-def _decode_flat(
-    decode: Callable[[Any], Any], data: str | bytes
-) -> tuple[Envelope, dict[str, Any]]:
-    """Split a flat frame into its envelope and its payload fields."""
-    value = decode(data)
-    if not isinstance(value, dict):
-        raise msgspec.ValidationError(f"Expected `object`, got `{type(value).__name__}`")
-    type_ = value.get("type")
-    id_ = value.get("id")
-    if not isinstance(type_, str):
-        raise msgspec.ValidationError("Object missing required field `type` of type `str`")
-    if id_ is not None and (isinstance(id_, bool) or not isinstance(id_, (str, int))):
-        raise msgspec.ValidationError("Expected `str | int | null` - at `$.id`")
-    fields = {key: item for key, item in value.items() if key not in _FLAT_RESERVED}
-    return Envelope(type_, msgspec.Raw(), id_), fields
-
-
-def _envelope_reason(exc: msgspec.ValidationError) -> str:
-    return f"frame must be an object with a string 'type': {exc}"
-
-
-def _payload_reason(message: str, is_flat: bool) -> str:
-    """Rewrite msgspec's path (`$.count`) to the frame's (`$.payload.count`)."""
-    if "`$" in message:
-        return message if is_flat else message.replace("`$", "`$.payload", 1)
-    return f"{message} - at `$`" if is_flat else f"{message} - at `$.payload`"
 
 
 async def _wait_disconnect(receive: Receive, code: int) -> int:

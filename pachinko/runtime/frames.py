@@ -11,6 +11,9 @@ Event = dict[str, Any]  # an ASGI event
 MessageId = str | int | None
 
 
+_FLAT_RESERVED = frozenset(("type", "id"))
+
+
 class Envelope(msgspec.Struct):
     """A nested client frame; the payload stays raw until its type is known."""
 
@@ -62,3 +65,29 @@ def raw_event(data: str | bytes) -> Event:
     if isinstance(data, str):
         return {"type": "websocket.send", "text": data}
     return {"type": "websocket.send", "bytes": bytes(data)}
+
+
+def decode_flat(decode: Callable[[Any], Any], data: str | bytes) -> tuple[Envelope, dict[str, Any]]:
+    """Split a flat frame into its envelope and its payload fields."""
+    value = decode(data)
+    if not isinstance(value, dict):
+        raise msgspec.ValidationError(f"Expected `object`, got `{type(value).__name__}`")
+    type_ = value.get("type")
+    id_ = value.get("id")
+    if not isinstance(type_, str):
+        raise msgspec.ValidationError("Object missing required field `type` of type `str`")
+    if id_ is not None and (isinstance(id_, bool) or not isinstance(id_, (str, int))):
+        raise msgspec.ValidationError("Expected `str | int | null` - at `$.id`")
+    fields = {key: item for key, item in value.items() if key not in _FLAT_RESERVED}
+    return Envelope(type_, msgspec.Raw(), id_), fields
+
+
+def envelope_reason(exc: msgspec.ValidationError) -> str:
+    return f"frame must be an object with a string 'type': {exc}"
+
+
+def payload_reason(message: str, is_flat: bool) -> str:
+    """Rewrite msgspec's path (`$.count`) to the frame's (`$.payload.count`)."""
+    if "`$" in message:
+        return message if is_flat else message.replace("`$", "`$.payload", 1)
+    return f"{message} - at `$`" if is_flat else f"{message} - at `$.payload`"
