@@ -70,6 +70,3 @@ class Rate:
         if match is None or int(match[1]) <= 0:
             raise ValueError(f'invalid rate {value!r}: use "N/s", "N/m" with N >= 1, or "off"')
         return cls(int(match[1]), 1.0 if match[2] == "s" else 60.0)
-
-
-OFF = Rate(0, 1.0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import falcon.asgi
@@ -13,8 +13,6 @@ from pachinko.runtime.manager import WebSocketConnectionManager
 from pachinko.runtime.router import WebSocketRouter
 from pachinko.runtime.transport import AsgiTransport
 from pachinko.runtime.workers import WorkerController
-
-Startup = Callable[[Any], Awaitable[None]]
 
 
 class Lifespan:

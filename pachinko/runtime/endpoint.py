@@ -71,7 +71,6 @@ class RouteEndpoint:
         self.tables = {
             name: DispatchTable(codec, messages, resource) for name, codec in router.codecs.items()
         }
-        self._has_unhandled = resource is not None and hasattr(resource, "on_unhandled")
 
     # -- one connection --------------------------------------------------------------
 
@@ -188,7 +187,7 @@ class RouteEndpoint:
         before = chain("before_receive", *layers)
         after = chain("after_receive", *layers)
         has_hooks = bool(before or after)
-        unhandled = getattr(resource, "on_unhandled", None) if self._has_unhandled else None
+        unhandled = getattr(resource, "on_unhandled", None)
         max_bytes = limits.max_message_bytes
         rate_on = limits.rate_count > 0
         refill = limits.rate_count / limits.rate_per
