@@ -36,7 +36,10 @@ def build_plan(plan: Plan) -> falcon.asgi.App:
     """Build an app from a resolved plan."""
     manager = WebSocketConnectionManager(
         plan.backend.cls(plan.backend.config),
-        rooms=[RoomOptions(r.name, r.presence, r.history, r.max_members) for r in plan.rooms],
+        rooms=[
+            RoomOptions(r.name, r.presence, r.history, r.max_members, r.history_ttl)
+            for r in plan.rooms
+        ],
     )
     router = WebSocketRouter(
         manager,
@@ -83,6 +86,11 @@ def runtime_limits(plan: Plan) -> Limits:
         send_timeout=float(limits.send_timeout),
         ping_interval=float(limits.ping_interval),
         idle_timeout=float(limits.idle_timeout),
+        handshake_timeout=float(limits.handshake_timeout),
+        max_header_bytes=limits.max_header_bytes,
+        max_connections=limits.max_connections,
+        max_history_bytes=limits.max_history_bytes,
+        shutdown_timeout=float(limits.shutdown_timeout),
     )
 
 

@@ -60,6 +60,7 @@ class RoomPlan:
     presence: bool
     history: int
     max_members: int
+    history_ttl: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,7 +128,7 @@ class _Resolver:
     def room(self, i: int) -> RoomPlan:
         room = self.manifest.rooms[i]
         self.unique("room", room.name, ("rooms", i, "name"))
-        return RoomPlan(room.name, room.presence, room.history, room.max_members)
+        return RoomPlan(room.name, room.presence, room.history, room.max_members, room.history_ttl)
 
     def hooks(self, table: Hooks, key: KeyPath) -> HookPlan:
         by_event = {}

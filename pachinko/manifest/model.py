@@ -24,6 +24,8 @@ class AppSection(Section):
     http: str | None = None
     codec: str = "json"
     envelope: Literal["nested", "flat"] = "nested"
+    compression: Literal["off", "deflate"] = "off"
+    health: str | None = None  # an HTTP path answering 200/503 for load balancers
 
 
 class Limits(Section):
@@ -34,6 +36,11 @@ class Limits(Section):
     send_timeout: Duration = Duration(5.0)
     ping_interval: Duration = Duration(20.0)
     idle_timeout: Duration = Duration(120.0)
+    handshake_timeout: Duration = Duration(10.0)
+    max_header_bytes: int = 65_536
+    max_connections: int = 0  # 0: as many as file descriptors allow
+    max_history_bytes: int = 67_108_864
+    shutdown_timeout: Duration = Duration(5.0)
 
 
 class Security(Section):
@@ -45,6 +52,7 @@ class Room(Section):
     presence: bool = False
     history: int = 0
     max_members: int = 0
+    history_ttl: Duration = Duration(600.0)
 
 
 class Hooks(Section):

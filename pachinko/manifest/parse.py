@@ -48,10 +48,27 @@ _MINIMUM = {
     "history": 0,
     "max_members": 0,
     "max_restarts": 0,
+    "max_header_bytes": 1,
+    "max_connections": 0,
+    "max_history_bytes": 0,
 }
-_POSITIVE = frozenset({"send_timeout", "idle_timeout", "ping_interval", "every"})
+_POSITIVE = frozenset(
+    {"send_timeout", "idle_timeout", "ping_interval", "every", "handshake_timeout"}
+)
 _NON_EMPTY = frozenset(
-    {"name", "path", "target", "handler", "payload", "reply", "resource", "http", "codec", "use"}
+    {
+        "name",
+        "path",
+        "target",
+        "handler",
+        "payload",
+        "reply",
+        "resource",
+        "http",
+        "codec",
+        "use",
+        "health",
+    }
 )
 _SYNTAX_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _MSGSPEC_AT = re.compile(r" - at `\$(.*)`$")

@@ -18,6 +18,11 @@ class Limits:
     send_timeout: float = 5.0
     ping_interval: float = 20.0
     idle_timeout: float = 120.0
+    handshake_timeout: float = 10.0
+    max_header_bytes: int = 65_536
+    max_connections: int = 0  # 0: as many as file descriptors allow
+    max_history_bytes: int = 67_108_864  # all rooms' history in one process
+    shutdown_timeout: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +33,7 @@ class RoomOptions:
     presence: bool = False
     history: int = 0
     max_members: int = 0
+    history_ttl: float = 600.0  # seconds the history of an empty room is kept
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

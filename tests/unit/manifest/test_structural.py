@@ -75,7 +75,8 @@ def test_unknown_key_without_a_close_match_lists_the_known_keys(tmp_path: Path) 
         load(path)
     assert caught.value.diagnostics[0].hint == (
         "known keys: max_message_bytes, rate, burst, send_queue, send_timeout, "
-        "ping_interval, idle_timeout"
+        "ping_interval, idle_timeout, handshake_timeout, max_header_bytes, max_connections, "
+        "max_history_bytes, shutdown_timeout"
     )
 
 
