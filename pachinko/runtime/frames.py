@@ -1,4 +1,4 @@
-"""Envelopes in and frames out, for both envelope styles of DESIGN.md section 3."""
+"""Envelopes in and frames out, for both envelope styles (docs/guide.md, "The wire protocol")."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
+
+from pachinko.codecs.base import Codec
 
 Event = dict[str, Any]  # an ASGI event
 MessageId = str | int | None
@@ -22,12 +24,16 @@ class Envelope(msgspec.Struct):
     id: str | int | None = None
 
 
-class Frame(msgspec.Struct):
+class ServerFrame(msgspec.Struct):
+    """A server frame that answers no client message."""
+
     type: str
     payload: object = None
 
 
-class ReplyFrame(msgspec.Struct):
+class ServerReply(msgspec.Struct):
+    """A server frame that answers a client message (it carries its id)."""
+
     type: str
     payload: object
     id: str | int
@@ -35,7 +41,7 @@ class ReplyFrame(msgspec.Struct):
 
 def nested_frame(type_: str, payload: object, id_: MessageId) -> object:
     """Build `{"type", "payload"[, "id"]}`."""
-    return Frame(type_, payload) if id_ is None else ReplyFrame(type_, payload, id_)
+    return ServerFrame(type_, payload) if id_ is None else ServerReply(type_, payload, id_)
 
 
 def flat_frame(type_: str, payload: object, id_: MessageId) -> object:
@@ -50,7 +56,9 @@ def flat_frame(type_: str, payload: object, id_: MessageId) -> object:
     return frame
 
 
-FRAMERS: dict[str, Callable[[str, object, MessageId], object]] = {
+Framer = Callable[[str, object, MessageId], object]
+
+FRAMERS: dict[str, Framer] = {
     "nested": nested_frame,
     "flat": flat_frame,
 }
@@ -80,6 +88,16 @@ def decode_flat(decode: Callable[[Any], Any], data: str | bytes) -> tuple[Envelo
         raise msgspec.ValidationError("Expected `str | int | null` - at `$.id`")
     fields = {key: item for key, item in value.items() if key not in _FLAT_RESERVED}
     return Envelope(type_, msgspec.Raw(), id_), fields
+
+
+def is_well_formed(codec: Codec, data: str | bytes) -> bool:
+    """Tell whether `data` decodes at all: msgspec checks types while it parses, so a
+    malformed frame starting like a wrong type (`12x`, `[`) fails validation first."""
+    try:
+        codec.decoder(object)(data)
+    except Exception:  # NOTE: nesting too deep (RecursionError) included
+        return False
+    return True
 
 
 def envelope_reason(exc: msgspec.ValidationError) -> str:

@@ -1,4 +1,4 @@
-"""The `Origin` check of the handshake (DESIGN.md section 3, `[security] allowed_origins`)."""
+"""The `Origin` check of the handshake (docs/guide.md, `[security] allowed_origins`)."""
 
 from __future__ import annotations
 
