@@ -69,13 +69,15 @@ class RouteEndpoint:
         if origin is not None and not is_origin_allowed(
             origin, transport.header(b"host") or "", shared.origins
         ):
+            log.info("refused a handshake to %s from origin %.200r (403)", self.path, origin)
             await transport.deny()
             return
         codec, subprotocol = shared.negotiate(transport.scope.get("subprotocols") or ())
         receive, send = transport.receive, transport.send
         extensions = transport.scope.get("extensions") or {}
+        connection_id = uuid.uuid4().hex
         conn = Connection(
-            uuid.uuid4().hex,
+            connection_id,
             manager=shared.manager,
             outbox=Outbox(
                 send,
@@ -83,6 +85,7 @@ class RouteEndpoint:
                 shared.framer,
                 limit=shared.limits.send_queue,
                 task=asyncio.current_task(),
+                name=connection_id,
             ),
             transport=transport,
             params=params,
@@ -94,12 +97,15 @@ class RouteEndpoint:
         try:
             await run_hooks(chain("before_connect", *layers), conn, HookEvent("before_connect"))
             if resource is not None and await resource.on_connect(conn) is False:
+                log.info("on_connect refused connection %s to %s (403)", conn.id, self.path)
                 await transport.deny()
                 return
         except Reject as rejected:
             if rejected.code is None:
+                log.info("refused connection %s to %s (403): %s", conn.id, self.path, rejected)
                 await transport.deny()
                 return
+            log.info("rejected connection %s with %d: %s", conn.id, rejected.code, rejected)
             await transport.accept(subprotocol)
             await send(
                 {"type": "websocket.close", "code": rejected.code, "reason": rejected.reason}
@@ -161,7 +167,9 @@ class RouteEndpoint:
 
 
 async def _close(conn: Connection, shared: Shared, receive: Receive, code: int, reason: str) -> int:
-    """Close from the server's side, then wait (briefly) for the client's disconnect."""
+    """Close from the server's side (one log line), then wait briefly for the client."""
+    level = logging.DEBUG if code == 1001 else logging.INFO if code >= 4000 else logging.WARNING
+    log.log(level, "closing connection %s with %d (%s)", conn.id, code, reason or "no reason")
     await conn.close(code, reason)
     shared.settled(conn)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -15,13 +15,24 @@ MessageId = str | int | None
 
 _FLAT_RESERVED = frozenset(("type", "id"))
 
+# NOTE: bounds on what a client chooses and error frames may echo back (the wire protocol).
+MAX_TYPE = 128
+MAX_ID = 128
+INT64 = (-(2**63), 2**63 - 1)
+MessageType = Annotated[str, msgspec.Meta(max_length=MAX_TYPE)]
+ClientId = (
+    Annotated[str, msgspec.Meta(max_length=MAX_ID)]
+    | Annotated[int, msgspec.Meta(ge=INT64[0], le=INT64[1])]
+    | None
+)
+
 
 class Envelope(msgspec.Struct):
     """A nested client frame; the payload stays raw until its type is known."""
 
-    type: str
+    type: MessageType
     payload: msgspec.Raw = msgspec.Raw()
-    id: str | int | None = None
+    id: ClientId = None
 
 
 class ServerFrame(msgspec.Struct):
@@ -84,10 +95,20 @@ def decode_flat(decode: Callable[[Any], Any], data: str | bytes) -> tuple[Envelo
     id_ = value.get("id")
     if not isinstance(type_, str):
         raise msgspec.ValidationError("Object missing required field `type` of type `str`")
-    if id_ is not None and (isinstance(id_, bool) or not isinstance(id_, (str, int))):
-        raise msgspec.ValidationError("Expected `str | int | null` - at `$.id`")
+    if len(type_) > MAX_TYPE:
+        raise msgspec.ValidationError(f"Expected `str` of length <= {MAX_TYPE} - at `$.type`")
+    if id_ is not None and not _is_client_id(id_):
+        raise msgspec.ValidationError(
+            f"Expected `str` of length <= {MAX_ID}, a 64-bit `int` or `null` - at `$.id`"
+        )
     fields = {key: item for key, item in value.items() if key not in _FLAT_RESERVED}
     return Envelope(type_, msgspec.Raw(), id_), fields
+
+
+def _is_client_id(value: object) -> bool:
+    if isinstance(value, str):
+        return len(value) <= MAX_ID
+    return type(value) is int and INT64[0] <= value <= INT64[1]
 
 
 def is_well_formed(codec: Codec, data: str | bytes) -> bool:

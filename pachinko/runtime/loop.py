@@ -16,6 +16,7 @@ import msgspec
 from pachinko.codecs.base import Codec
 from pachinko.errors import Reject, RoomFull
 from pachinko.runtime.connection import Connection
+from pachinko.runtime.crashes import CrashLog
 from pachinko.runtime.dispatch import DispatchTable, Entry
 from pachinko.runtime.frames import (
     Envelope,
@@ -29,6 +30,7 @@ from pachinko.runtime.hooks import Hook, HookEvent, Message, run_hooks
 from pachinko.runtime.shared import Shared
 
 log = logging.getLogger("pachinko")
+crashes = CrashLog(log)
 
 Receive = Callable[[], Awaitable[Any]]
 Unhandled = Callable[[Connection, "str | bytes"], Awaitable[object]]
@@ -197,7 +199,6 @@ async def send_error(conn: Connection, code: str, message: str, id_: str | int |
 async def refuse(conn: Connection, refused: int, burst: int) -> None:
     """Refuse a frame over the rate; `burst` refusals in a row close with 1008."""
     if refused >= burst:
-        log.warning("closing %s: rate limit exceeded (%d frames refused in a row)", conn.id, burst)
         raise Close(1008, "rate limit exceeded")
     await send_error(conn, "rate_limited", "too many messages", None)
 
@@ -285,11 +286,6 @@ async def handler_failed(
     if isinstance(exc, RoomFull):
         await send_error(conn, "room_full", f"room {exc.room!r} is full", envelope.id)
         return
-    log.error(
-        "handler %s for %r failed on connection %s",
-        getattr(entry.call, "__qualname__", entry.call),
-        envelope.type,
-        conn.id,
-        exc_info=exc,
-    )
+    name = getattr(entry.call, "__qualname__", None) or repr(entry.call)
+    crashes.crashed(name, envelope.type, conn.id, exc)
     await send_error(conn, "internal_error", "internal error", envelope.id)

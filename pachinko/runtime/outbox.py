@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import types
 from collections import deque
 from collections.abc import Callable, Generator
@@ -13,6 +14,8 @@ from pachinko.codecs.base import Codec
 from pachinko.runtime.frames import Event, Framer, MessageId
 
 Send = Callable[[Event], Any]
+
+log = logging.getLogger("pachinko")
 
 
 class Outbox:
@@ -45,6 +48,7 @@ class Outbox:
         "is_binary",
         "is_closed",
         "limit",
+        "name",
         "on_drop",
         "queue",
         "send",
@@ -62,7 +66,9 @@ class Outbox:
         limit: int = 256,
         task: asyncio.Task[Any] | None = None,
         on_drop: Callable[[int], None] | None = None,
+        name: str = "",
     ) -> None:
+        self.name = name  # the connection's id, for log lines
         self.send = send
         self.codec = codec
         self.encode_bytes = codec.encode
@@ -139,6 +145,7 @@ class Outbox:
         if queue is None:
             queue = self.queue = deque()
         if len(queue) >= self.limit:
+            log.warning("dropping slow consumer %s (send queue of %d full)", self.name, self.limit)
             self.drop(1013)
             return
         queue.append(event)
