@@ -13,6 +13,7 @@ from pachinko.loader.plan import HookPlan, Plan, WorkerPlan
 from pachinko.manifest import Manifest, load
 from pachinko.runtime.app import App, install
 from pachinko.runtime.dispatch import MessageSpec
+from pachinko.runtime.health import Health
 from pachinko.runtime.hooks import HookMap
 from pachinko.runtime.manager import WebSocketConnectionManager
 from pachinko.runtime.options import Limits, RoomOptions
@@ -68,9 +69,12 @@ def build_plan(plan: Plan) -> falcon.asgi.App:
     workers = WorkerController(tuple(_worker(w) for w in plan.workers))
     extensions = [ext.cls(ext.config) for ext in plan.extensions]
     if plan.http_app is None:
-        return App(router=router, workers=workers, extensions=extensions)
-    app = _http_app(plan.http_app, plan.path)
-    install(app, router, workers=workers, extensions=extensions)
+        app: falcon.asgi.App = App(router=router, workers=workers, extensions=extensions)
+    else:
+        app = _http_app(plan.http_app, plan.path)
+        install(app, router, workers=workers, extensions=extensions)
+    if plan.manifest.app.health:
+        app.add_route(plan.manifest.app.health, Health(router.shared))
     return app
 
 

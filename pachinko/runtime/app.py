@@ -96,7 +96,11 @@ def install(
     workers: WorkerController | None = None,
     extensions: Iterable[Any] = (),
 ) -> WebSocketConnectionManager:
-    """Mount `router` on `app` with a lifespan middleware; return the manager. Idempotent."""
+    """Mount `router` on `app` with a lifespan middleware; return the manager. Idempotent.
+
+    Each extension's optional `setup(app, router)` runs here, once; one with
+    `connected` / `disconnected` methods is told of every connection (docs/extensions.md).
+    """
     existing = _find_lifespan(app)
     if existing is not None:
         return existing.manager
@@ -104,6 +108,12 @@ def install(
     router.mount(app, prefix)
     lifespan = Lifespan(router, workers, extensions)
     app.add_middleware(lifespan)
+    for extension in lifespan.extensions:
+        setup = getattr(extension, "setup", None)
+        if setup is not None:
+            setup(app, router)
+        if hasattr(extension, "connected") or hasattr(extension, "disconnected"):
+            router.shared.observers.append(extension)
     return lifespan.manager
 
 

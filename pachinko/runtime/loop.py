@@ -7,6 +7,7 @@ hooked dispatch, handler failures, rate refusals) is a function of its own.
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from collections.abc import Awaitable, Callable
 from time import monotonic
 from typing import Any
@@ -15,7 +16,7 @@ import msgspec
 
 from pachinko.codecs.base import Codec
 from pachinko.errors import Reject, RoomFull
-from pachinko.runtime.connection import Connection
+from pachinko.runtime.connection import Connection, log_fields
 from pachinko.runtime.crashes import CrashLog
 from pachinko.runtime.dispatch import DispatchTable, Entry
 from pachinko.runtime.frames import (
@@ -27,7 +28,9 @@ from pachinko.runtime.frames import (
     payload_reason,
 )
 from pachinko.runtime.hooks import Hook, HookEvent, Message, run_hooks
+from pachinko.runtime.rate import TokenBucket
 from pachinko.runtime.shared import Shared
+from pachinko.runtime.stats import BOUNDS
 
 log = logging.getLogger("pachinko")
 crashes = CrashLog(log)
@@ -43,28 +46,6 @@ class Close(Exception):
         super().__init__(code, reason)
         self.code = code
         self.reason = reason
-
-
-class TokenBucket:
-    """The inbound rate limit: `count` frames per `per` seconds, bursts up to `capacity`."""
-
-    __slots__ = ("capacity", "last", "refill", "tokens")
-
-    def __init__(self, count: int, per: float, capacity: int, now: float) -> None:
-        self.refill = count / per
-        self.capacity = float(capacity)
-        self.tokens = self.capacity
-        self.last = now
-
-    def take(self, now: float) -> bool:
-        """Take a token for a frame received at `now`; False when none is left."""
-        tokens = min(self.capacity, self.tokens + (now - self.last) * self.refill)
-        self.last = now
-        if tokens < 1.0:
-            self.tokens = tokens
-            return False
-        self.tokens = tokens - 1.0
-        return True
 
 
 async def message_loop(
@@ -99,6 +80,7 @@ async def message_loop(
     encode = outbox.encode_bytes
     framer = shared.framer
     is_binary = codec.is_binary
+    is_counting = shared.stats.is_counting_messages
 
     while not shared.is_draining:
         # NOTE: drop the last message before waiting: an idle connection keeps nothing.
@@ -137,6 +119,8 @@ async def message_loop(
         if entry is None:
             await unknown_type(conn, unhandled, data, envelope)
             continue
+        if is_counting:
+            entry.stats.received += 1  # PERF: a plain integer, no call (stats.py)
         try:
             if fields is None:
                 payload = entry.decode(envelope.payload or null)
@@ -151,6 +135,8 @@ async def message_loop(
         if has_hooks:
             await dispatch_hooked(conn, resource, entry, envelope, payload, before, after)
             conn.reply_type = ""
+            if is_counting:
+                entry.stats.observe(clock() - now)
             continue
         try:
             if entry.is_method:
@@ -159,9 +145,18 @@ async def message_loop(
                 result = await entry.call(conn, payload)
         except Exception as exc:
             conn.reply_type = ""
+            if is_counting:
+                entry.stats.observe(clock() - now)
             await handler_failed(conn, entry, envelope, exc)
             continue
         conn.reply_type = ""
+        if is_counting:
+            # PERF: inlines TypeStats.observe (from the frame's arrival to the handler's
+            # return): no call per message, no lock; one event loop owns the counts.
+            stats = entry.stats
+            elapsed = clock() - now
+            stats.buckets[bisect_left(BOUNDS, elapsed)] += 1
+            stats.seconds += elapsed
         if result is None:
             continue
         data = encode(framer(entry.reply, result, envelope.id))
@@ -175,6 +170,7 @@ async def message_loop(
         # PERF: inlines Outbox.write (its documented fields): the reply to a quiet
         # connection is the hot path, and a coroutine call per message is a third of
         # pachinko's overhead. tests/unit/runtime/test_outbox.py runs both paths.
+        outbox.sent += 1
         outbox.write_started = clock()
         try:
             await send(event)
@@ -192,6 +188,7 @@ async def message_loop(
 
 async def send_error(conn: Connection, code: str, message: str, id_: str | int | None) -> None:
     """Answer with an error frame (DESIGN's error table; the connection stays open)."""
+    conn.stats.error_sent(code)
     outbox = conn.outbox
     await outbox.write(outbox.encode("error", error_payload(code, message), id_))
 
@@ -207,6 +204,7 @@ async def undecodable(
     conn: Connection, codec: Codec, unhandled: Unhandled | None, data: str | bytes, exc: Exception
 ) -> None:
     """A frame whose envelope could not be decoded: `invalid_json` or `invalid_envelope`."""
+    conn.stats.other.received += 1
     if unhandled is not None:
         await unhandled(conn, data)
     elif isinstance(exc, msgspec.ValidationError) and is_well_formed(codec, data):
@@ -219,6 +217,7 @@ async def unknown_type(
     conn: Connection, unhandled: Unhandled | None, data: str | bytes, envelope: Envelope
 ) -> None:
     """A frame whose type no handler takes: `on_unhandled`, else `unknown_type`."""
+    conn.stats.other.received += 1
     if unhandled is not None:
         await unhandled(conn, data)
     else:
@@ -248,12 +247,13 @@ async def dispatch_hooked(
 ) -> None:
     """Dispatch through the receive hooks: before (outer to inner), handler, after (back out)."""
     message = Message(envelope.type, payload, envelope.id)
+    extra = log_fields(conn, entry.stats.type)
     try:
         await run_hooks(before, conn, HookEvent("before_receive", message))
     except Reject:
         raise
     except Exception as exc:
-        log.exception("before_receive hook failed on %s", conn.id)
+        log.exception("before_receive hook failed on %s", conn.id, extra=extra)
         raise Close(1011, "hook failed") from exc
     error: BaseException | None = None
     result: object = None
@@ -273,7 +273,7 @@ async def dispatch_hooked(
     except Reject:
         raise
     except Exception as exc:
-        log.exception("after_receive hook failed on %s", conn.id)
+        log.exception("after_receive hook failed on %s", conn.id, extra=extra)
         raise Close(1011, "hook failed") from exc
 
 
@@ -287,5 +287,5 @@ async def handler_failed(
         await send_error(conn, "room_full", f"room {exc.room!r} is full", envelope.id)
         return
     name = getattr(entry.call, "__qualname__", None) or repr(entry.call)
-    crashes.crashed(name, envelope.type, conn.id, exc)
+    crashes.crashed(name, envelope.type, conn.id, exc, log_fields(conn, entry.stats.type))
     await send_error(conn, "internal_error", "internal error", envelope.id)

@@ -47,11 +47,18 @@ class Watchdog:
                 started = outbox.write_started
                 if started and now - started > limits.send_timeout:
                     log.warning(
-                        "dropping slow consumer %s (write over %.3gs)", conn.id, limits.send_timeout
+                        "dropping slow consumer %s (write over %.3gs)",
+                        conn.id,
+                        limits.send_timeout,
+                        extra={"connection_id": conn.id, "route": outbox.route, "close_code": 1013},
                     )
                     outbox.drop(1013)
                     continue
                 seen = conn.activity.last
                 if seen and now - seen > limits.idle_timeout:
-                    log.info("closing idle connection %s", conn.id)
+                    log.info(
+                        "closing idle connection %s",
+                        conn.id,
+                        extra={"connection_id": conn.id, "route": outbox.route, "close_code": 1001},
+                    )
                     await conn.close(1001, "idle timeout")
