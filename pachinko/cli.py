@@ -38,6 +38,13 @@ class Format(str, enum.Enum):
     json = "json"
 
 
+class LogFormat(str, enum.Enum):
+    """Log formats of `pachinko serve`."""
+
+    text = "text"
+    json = "json"
+
+
 # NOTE: typer reads these annotations at runtime; `Optional` keeps 3.10 happy.
 ManifestOption = Annotated[
     Optional[Path],  # noqa: UP045
@@ -128,6 +135,9 @@ def serve(
     reload: Annotated[bool, typer.Option(help="Restart when files change.")] = False,
     workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
+    log_format: Annotated[
+        LogFormat, typer.Option(help="Log lines as text, or as JSON objects (one per line).")
+    ] = LogFormat.text,
 ) -> None:
     """Check the manifest (exit 1, port never bound, on errors), then serve it with uvicorn."""
     result = examine(resolve_manifest_path(manifest))
@@ -138,7 +148,15 @@ def serve(
     from pachinko.server import run
 
     raise typer.Exit(
-        run(result.plan, host=host, port=port, reload=reload, workers=workers, log_level=log_level)
+        run(
+            result.plan,
+            host=host,
+            port=port,
+            reload=reload,
+            workers=workers,
+            log_level=log_level,
+            log_format=log_format.value,
+        )
     )
 
 

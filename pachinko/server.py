@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import threading
 from time import monotonic
 from typing import Any
@@ -19,6 +20,7 @@ from uvicorn.supervisors import ChangeReload
 
 from pachinko.build import build_plan, runtime_limits
 from pachinko.loader.plan import Plan
+from pachinko.logs import log_config
 from pachinko.runtime.app import Lifespan, lifespan_of
 from pachinko.runtime.options import ACTIVITY, Activity, Limits
 
@@ -98,8 +100,9 @@ class Server(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         lifespan = self._lifespan()
         if lifespan is not None:
-            # NOTE: before uvicorn fails every WebSocket with its own 1012.
-            await lifespan.router.close_all(1001)
+            # NOTE: before uvicorn fails every WebSocket with its own 1012, and while
+            # it still listens: `[app] health` answers 503 "draining" meanwhile.
+            await lifespan.router.drain(lifespan.router.limits.shutdown_timeout)
         await super().shutdown(sockets)
 
 
@@ -111,10 +114,12 @@ def run(
     reload: bool = False,
     workers: int = 1,
     log_level: str = "info",
+    log_format: str = "text",
 ) -> int:
     """Serve a checked plan until stopped; return the process exit code."""
     limits = runtime_limits(plan)
     options: dict[str, Any] = {"host": host, "port": port, "log_level": log_level}
+    options["log_config"] = log_config(log_format, log_level)
     if workers <= 1 and not reload:
         server = Server(make_config(build_plan(plan), limits, **options))
         server.run()
@@ -122,11 +127,17 @@ def run(
     # NOTE: other processes import the app: each builds it from the manifest.
     os.environ["PACHINKO_MANIFEST"] = str(plan.path.resolve())
     config = make_config("pachinko.asgi:app", limits, reload=reload, **options)
-    if reload:
-        server = Server(config)
-        ChangeReload(config, target=server.run, sockets=[config.bind_socket()]).run()
-        return server.exit_code
-    return supervise(config, workers)
+    # NOTE: a directory this run's processes share (extensions, e.g. prometheus' files).
+    with tempfile.TemporaryDirectory(prefix="pachinko-") as run_dir:
+        os.environ[RUN_DIR] = run_dir
+        if reload:
+            server = Server(config)
+            ChangeReload(config, target=server.run, sockets=[config.bind_socket()]).run()
+            return server.exit_code
+        return supervise(config, workers)
+
+
+RUN_DIR = "PACHINKO_RUN_DIR"
 
 
 def supervise(config: uvicorn.Config, workers: int) -> int:

@@ -93,7 +93,7 @@ class RouteEndpoint:
                 limit=shared.limits.send_queue,
                 task=asyncio.current_task(),
                 name=connection_id,
-                route=self.stats.route,
+                stats=self.stats,
             ),
             transport=transport,
             params=params,
@@ -180,8 +180,7 @@ class RouteEndpoint:
         outbox.is_closed = True
         by_server = outbox.close_code is not None
         outbox.close_code = outbox.close_code or code
-        self.stats.connection_closed(code, by_server, outbox.sent)
-        outbox.sent = 0  # NOTE: now in the route's total; a late write adds to a fresh count
+        self.stats.connection_closed(code, by_server)
         try:
             event = HookEvent("before_disconnect", close_code=code)
             await run_hooks(chain("before_disconnect", *layers), conn, event)

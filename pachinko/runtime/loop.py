@@ -81,6 +81,7 @@ async def message_loop(
     framer = shared.framer
     is_binary = codec.is_binary
     is_counting = shared.stats.is_counting_messages
+    route_stats = conn.stats
 
     while not shared.is_draining:
         # NOTE: drop the last message before waiting: an idle connection keeps nothing.
@@ -170,7 +171,7 @@ async def message_loop(
         # PERF: inlines Outbox.write (its documented fields): the reply to a quiet
         # connection is the hot path, and a coroutine call per message is a third of
         # pachinko's overhead. tests/unit/runtime/test_outbox.py runs both paths.
-        outbox.sent += 1
+        route_stats.frames_sent += 1
         outbox.write_started = clock()
         try:
             await send(event)

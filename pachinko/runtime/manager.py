@@ -188,7 +188,7 @@ class WebSocketConnectionManager:
             # member per broadcast. tests/unit/runtime/test_outbox.py runs both paths.
             if outbox.is_closed:
                 continue
-            reached += 1  # NOTE: counted here for all, not in each member's `outbox.sent`
+            reached += 1  # NOTE: counted once here, not in each member's outbox stats
             if outbox.write_started or outbox.queue:
                 outbox.enqueue(event)
                 continue

@@ -12,6 +12,7 @@ from typing import Any
 
 from pachinko.codecs.base import Codec
 from pachinko.runtime.frames import Event, Framer, MessageId
+from pachinko.runtime.stats import RouteStats
 
 Send = Callable[[Event], Any]
 
@@ -33,12 +34,13 @@ class Outbox:
     - `write_started`: `time.monotonic()` when the write in progress began, 0.0 when none;
     - `is_closed`: no frame is written any more (closing, dropped or gone);
     - `idle`: a future `wait_sent` waits on, resolved by `after_write` (None when nobody waits);
-    - `sent`: data frames accepted for this connection (written at once or queued).
+    - `stats`: the counts of the connection's route; `stats.frames_sent` counts data
+      frames accepted for it (written at once or queued).
 
-    An inlined write adds 1 to `sent` (the manager's fan-out counts its recipients
-    instead: `WebSocketConnectionManager.recipients`); one that finds
-    `write_started`, `queue` or `is_closed` set falls back to the method; after an
-    inline write it calls `after_write` when `queue` or `idle` is set; a
+    An inlined write adds 1 to `stats.frames_sent` (the manager's fan-out counts
+    its recipients instead: `WebSocketConnectionManager.recipients`); one that
+    finds `write_started`, `queue` or `is_closed` set falls back to the method;
+    after an inline write it calls `after_write` when `queue` or `idle` is set; a
     hand-stepped write that has to wait calls `finish_later`.
     """
 
@@ -54,9 +56,8 @@ class Outbox:
         "name",
         "on_drop",
         "queue",
-        "route",
         "send",
-        "sent",
+        "stats",
         "task",
         "write_started",
         "writer",
@@ -72,10 +73,10 @@ class Outbox:
         task: asyncio.Task[Any] | None = None,
         on_drop: Callable[[int], None] | None = None,
         name: str = "",
-        route: str = "",
+        stats: RouteStats | None = None,
     ) -> None:
         self.name = name  # the connection's id, for log lines
-        self.route = route  # its route's template, for log lines
+        self.stats = stats if stats is not None else RouteStats("")
         self.send = send
         self.codec = codec
         self.encode_bytes = codec.encode
@@ -90,7 +91,6 @@ class Outbox:
         self.close_code: int | None = None
         self.writer: asyncio.Task[None] | None = None
         self.idle: asyncio.Future[None] | None = None
-        self.sent = 0
 
     # -- encoding ----------------------------------------------------------------
 
@@ -111,7 +111,7 @@ class Outbox:
         if self.is_closed and not closing:
             return
         if not closing:
-            self.sent += 1
+            self.stats.frames_sent += 1
         if self.write_started or self.queue:
             self.enqueue(event)
             return
@@ -130,7 +130,7 @@ class Outbox:
         """Write without waiting (broadcasts): written now if the socket takes it, else queued."""
         if self.is_closed:
             return
-        self.sent += 1
+        self.stats.frames_sent += 1
         if self.write_started or self.queue:
             self.enqueue(event)
             return
@@ -160,7 +160,7 @@ class Outbox:
                 "dropping slow consumer %s (send queue of %d full)",
                 self.name,
                 self.limit,
-                extra={"connection_id": self.name, "route": self.route, "close_code": 1013},
+                extra={"connection_id": self.name, "route": self.stats.route, "close_code": 1013},
             )
             self.drop(1013)
             return

@@ -88,7 +88,7 @@ class RouteStats:
         self.errors: dict[str, int] = {}
         self.closes: dict[str, int] = {}
         self.slow_dropped = 0
-        self.frames_sent = 0  # by connections that have closed; live ones hold their own
+        self.frames_sent = 0  # accepted by its connections' outboxes (not fan-out: see manager)
 
     def type_stats(self, type_: str) -> TypeStats:
         """The counts of a type the route declares (made on first use)."""
@@ -106,10 +106,9 @@ class RouteStats:
         """Count one error frame of `code` (DESIGN's error table: server-chosen)."""
         self.errors[code] = self.errors.get(code, 0) + 1
 
-    def connection_closed(self, code: int, by_server: bool, frames_sent: int) -> None:
+    def connection_closed(self, code: int, by_server: bool) -> None:
         """Count a connection that ended with `code`; `by_server` when the server closed it."""
         self.closed += 1
-        self.frames_sent += frames_sent
         label = close_label(code, by_server)
         self.closes[label] = self.closes.get(label, 0) + 1
         if by_server and code == 1013:

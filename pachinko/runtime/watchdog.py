@@ -12,6 +12,7 @@ from time import monotonic
 
 from pachinko.runtime.manager import WebSocketConnectionManager
 from pachinko.runtime.options import Limits
+from pachinko.runtime.outbox import Outbox
 
 log = logging.getLogger("pachinko")
 
@@ -50,7 +51,7 @@ class Watchdog:
                         "dropping slow consumer %s (write over %.3gs)",
                         conn.id,
                         limits.send_timeout,
-                        extra={"connection_id": conn.id, "route": outbox.route, "close_code": 1013},
+                        extra=_fields(conn.id, outbox, 1013),
                     )
                     outbox.drop(1013)
                     continue
@@ -59,6 +60,10 @@ class Watchdog:
                     log.info(
                         "closing idle connection %s",
                         conn.id,
-                        extra={"connection_id": conn.id, "route": outbox.route, "close_code": 1001},
+                        extra=_fields(conn.id, outbox, 1001),
                     )
                     await conn.close(1001, "idle timeout")
+
+
+def _fields(connection_id: str, outbox: Outbox, code: int) -> dict[str, object]:
+    return {"connection_id": connection_id, "route": outbox.stats.route, "close_code": code}
