@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
-import falcon
-import falcon.asgi
 import msgspec
 
 from pachinko import Connection, WebSocketResource
 
 BLOB = "x" * 65_536
-RELEASE = asyncio.Event()
 
 
 class Add(msgspec.Struct):
@@ -19,8 +14,8 @@ class Add(msgspec.Struct):
     b: int
 
 
-class Listener(WebSocketResource):
-    """A member of `flood`; the watchers hear how it went away."""
+class Watched(WebSocketResource):
+    """The watchers hear how a connection went away (once the runtime has counted it)."""
 
     async def on_disconnect(self, conn: Connection, code: int) -> None:
         await conn.manager.broadcast("watchers", "gone", {"code": code})
@@ -41,20 +36,7 @@ async def flood(conn: Connection, payload: int) -> int:
     return payload
 
 
-async def hold(conn: Connection, payload: object) -> str:
-    """Say "holding", then wait until `GET /release`."""
+async def hold(conn: Connection, payload: object) -> object:
+    """Say "holding", then wait for the client's next frame and answer with it."""
     await conn.send("holding")
-    await RELEASE.wait()
-    return "released"
-
-
-class Release:
-    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        RELEASE.set()
-        resp.media = "released"
-
-
-def http() -> falcon.asgi.App:
-    app = falcon.asgi.App()
-    app.add_route("/release", Release())
-    return app
+    return await conn.receive_media()
