@@ -97,7 +97,7 @@ def test_messages_are_counted_by_declared_type_and_others_as_one(
     assert delta(received, route=CHAT, type="hold") == 0
     assert delta(received, route=CHAT, type="other") == 1  # "nope"
     types = {dict(labels).get("type") for name, labels in conversation.after if name == received}
-    assert types == {"add", "boom", "flood", "hold", "other"}
+    assert types == {"add", "boom", "flood", "hold", "pid", "block", "other"}
 
 
 def test_handler_durations_count_the_messages_that_reached_a_handler(
@@ -173,3 +173,42 @@ async def test_health_is_503_draining_while_sigterm_lets_a_handler_finish() -> N
             assert await holder.closed() == 1001
         # uvicorn re-raises SIGTERM once it has shut down gracefully.
         assert await asyncio.to_thread(server.process.wait, 20) == -signal.SIGTERM
+
+
+async def blocked(p: Any, seconds: float) -> None:
+    """Block the event loop of the worker serving `p` for `seconds`, from now."""
+    await p.send({"type": "block", "payload": seconds})
+    assert (await p.recv())["type"] == "blocking"
+
+
+async def test_with_workers_a_scrape_of_any_worker_adds_up_every_process() -> None:
+    with serve(MANIFEST, "--workers", "2") as server:
+        async with peer(f"{server.url}/chat/w1") as one:
+            first = (await one.ask({"type": "pid"}))["payload"]
+            await blocked(one, 1.0)  # so the other worker accepts the next connection
+            async with peer(f"{server.url}/chat/w2") as two:
+                second = (await two.ask({"type": "pid"}))["payload"]
+                assert second != first
+                assert (await one.recv())["payload"] == "unblocked"
+                for n, p in enumerate((one, two, two)):
+                    assert (await p.ask({"type": "add", "payload": {"a": n, "b": 1}}))["payload"]
+
+                def added(samples: Samples) -> tuple[float, float]:
+                    name = "pachinko_messages_received_total"
+                    return (
+                        value(samples, name, route=CHAT, type="add"),
+                        value(samples, "pachinko_connections_open", route=CHAT),
+                    )
+
+                # NOTE: each worker writes its counts every flush_interval (100 ms) and
+                # no event says when: poll until they add up.
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + 10
+                while added(await scrape(server.port)) != (3, 2):
+                    assert loop.time() < deadline, added(await scrape(server.port))
+                    await asyncio.sleep(0.1)
+                # Then a scrape answered by either worker (the other one blocked) agrees.
+                for p in (one, two):
+                    await blocked(p, 0.5)
+                    assert added(await scrape(server.port)) == (3, 2)
+                    assert (await p.recv())["payload"] == "unblocked"

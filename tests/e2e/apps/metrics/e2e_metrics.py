@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+
 import msgspec
 
 from pachinko import Connection, WebSocketResource
@@ -40,3 +43,15 @@ async def hold(conn: Connection, payload: object) -> object:
     """Say "holding", then wait for the client's next frame and answer with it."""
     await conn.send("holding")
     return await conn.receive_media()
+
+
+async def pid(conn: Connection, payload: object) -> int:
+    """The id of the worker process serving this connection."""
+    return os.getpid()
+
+
+async def block(conn: Connection, payload: float) -> str:
+    """Say "blocking", then block this worker's event loop: the others accept meanwhile."""
+    await conn.send("blocking")
+    time.sleep(payload)  # noqa: ASYNC251 (on purpose: this worker accepts nothing meanwhile)
+    return "unblocked"
