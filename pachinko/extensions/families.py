@@ -57,13 +57,13 @@ def families(router: WebSocketRouter) -> list[Family]:
     received = Family(
         "pachinko_messages_received",
         "counter",
-        "Messages read, by declared type (undeclared or unreadable types: 'other').",
+        "Messages read and handled or refused, by declared type (others: 'other').",
         ("route", "type"),
     )
     duration = Family(
         "pachinko_handler_duration_seconds",
         "histogram",
-        "Time from a message's arrival to its handler's return, by declared type.",
+        "Time from a message's arrival to its handler's return or its reply's write.",
         ("route", "type"),
     )
     errors = Family(
@@ -88,7 +88,7 @@ def families(router: WebSocketRouter) -> list[Family]:
             received.samples.append(((stats.route, type_stats.type), type_stats.received))
         for type_stats in stats.types.values():
             labels = (stats.route, type_stats.type)
-            duration.histograms.append((labels, list(type_stats.buckets), type_stats.seconds))
+            duration.histograms.append((labels, type_stats.counts(), type_stats.seconds))
         codes = dict.fromkeys(ERROR_CODES, 0) | stats.errors
         errors.samples.extend(((stats.route, code), n) for code, n in codes.items())
         slow.samples.append((key, stats.slow_dropped))

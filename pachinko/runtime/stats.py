@@ -40,23 +40,39 @@ STANDARD_CLOSE_CODES |= frozenset((1011, 1012, 1013, 1014, 1015))
 class TypeStats:
     """Counts of one message type on one route, shared by the route's codec tables.
 
-    `received`: messages of this type read (valid or not); `buckets[i]`: handled
-    messages that took at most `BOUNDS[i]` seconds (not cumulative; the last
-    one is +Inf); `seconds`: their total duration.
+    A message is counted once its handling ends: handled (its time from arrival
+    to the handler's return, or to its reply's write when it has one, goes to
+    the histogram) or `refused` (a payload its schema refused). Histogram
+    buckets, not cumulative: `fast` counts times up to `BOUNDS[0]`; `buckets[i]`
+    (i >= 1) times in (`BOUNDS[i-1]`, `BOUNDS[i]`], the last one +Inf;
+    `buckets[0]` stays 0. `seconds` is their total.
     """
 
-    __slots__ = ("buckets", "received", "seconds", "type")
+    __slots__ = ("buckets", "fast", "refused", "seconds", "type")
 
     def __init__(self, type_: str) -> None:
         self.type = type_
-        self.received = 0
+        self.fast = 0
         self.buckets = [0] * (len(BOUNDS) + 1)
         self.seconds = 0.0
+        self.refused = 0
 
     def observe(self, seconds: float) -> None:
         """Record one handled message that took `seconds`."""
-        self.buckets[bisect_left(BOUNDS, seconds)] += 1
+        if seconds <= BOUNDS[0]:
+            self.fast += 1
+        else:
+            self.buckets[bisect_left(BOUNDS, seconds)] += 1
         self.seconds += seconds
+
+    def counts(self) -> list[int]:
+        """Handled messages per bucket (not cumulative), +Inf last."""
+        return [self.fast, *self.buckets[1:]]
+
+    @property
+    def received(self) -> int:
+        """Messages of this type whose handling has ended, handled or refused."""
+        return self.fast + sum(self.buckets) + self.refused
 
 
 class RouteStats:
@@ -123,8 +139,8 @@ def close_label(code: int, by_server: bool) -> str:
 class Stats:
     """Everything one router counts; `routes` in the order they were added.
 
-    `is_counting_messages` turns on the two per-message observations of the hot
-    loop (messages received per type, handler durations); everything else is
+    `is_counting_messages` turns on the per-message observation of the hot loop
+    (handled messages and their durations, per type); everything else is
     counted always, off the per-message path. Connections read it when they
     open, so an extension sets it before serving (in `setup`).
     """
