@@ -37,7 +37,9 @@ class Lifespan:
     async def process_startup(self, scope: dict[str, Any], event: dict[str, Any]) -> None:
         await self.manager.start()
         for extension in self.extensions:
-            await extension.startup(self.router.app)
+            startup = getattr(extension, "startup", None)  # NOTE: optional (docs/extensions.md)
+            if startup is not None:
+                await startup(self.router.app)
         await self.workers.start(self.manager, self.router.app)
 
     async def process_shutdown(self, scope: dict[str, Any], event: dict[str, Any]) -> None:
@@ -45,7 +47,9 @@ class Lifespan:
         await self.router.drain(self.router.limits.shutdown_timeout)
         await self.router.shared.watchdog.stop()
         for extension in reversed(self.extensions):
-            await extension.shutdown(self.router.app)
+            shutdown = getattr(extension, "shutdown", None)
+            if shutdown is not None:
+                await shutdown(self.router.app)
         await self.manager.stop()
 
 
