@@ -164,7 +164,9 @@ async def test_health_is_503_draining_while_sigterm_lets_a_handler_finish() -> N
             assert (status, json.loads(body)) == (200, {"status": "ok", "connections": 1})
 
             server.process.send_signal(signal.SIGTERM)
-            await asyncio.to_thread(server.log.wait_for, lambda line: "draining: 1" in line)
+            line = await asyncio.to_thread(server.log.wait_for, lambda line: "draining: 1" in line)
+            # The default text format: level and logger name on pachinko's own lines.
+            assert re.match(r"INFO: +pachinko: draining: 1 connection", line), line
             status, body = await aget(server.port, "/health")
             assert (status, json.loads(body)) == (503, {"status": "draining", "connections": 1})
 
