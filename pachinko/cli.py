@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from pachinko.errors import ManifestError
 from pachinko.loader import CheckResult, examine
 from pachinko.loader.plugins import discover
 from pachinko.loader.table import routing_table
@@ -36,6 +37,13 @@ class Format(str, enum.Enum):
 
     text = "text"
     json = "json"
+
+
+class DocumentFormat(str, enum.Enum):
+    """Output formats of `pachinko asyncapi`."""
+
+    json = "json"
+    yaml = "yaml"
 
 
 # NOTE: typer reads these annotations at runtime; `Optional` keeps 3.10 happy.
@@ -81,6 +89,20 @@ def report(result: CheckResult, fmt: Format = Format.text) -> int:
             typer.echo(str(diagnostic))
         typer.echo(summary(result))
     return EXIT_OK if result.plan is not None else EXIT_INVALID
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Write a generated document to `output`, else to stdout."""
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+OutputOption = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("--output", "-o", help="Write to this file instead of stdout.", dir_okay=False),
+]
 
 
 @app.callback()
@@ -154,6 +176,29 @@ def routes(manifest: ManifestOption = None) -> None:
         for r in routing_table(result.plan)
     ]
     typer.echo(_table(rows))
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def asyncapi(
+    manifest: ManifestOption = None,
+    output: OutputOption = None,
+    fmt: Annotated[
+        Optional[DocumentFormat],  # noqa: UP045
+        typer.Option("--format", help="json or yaml; default: from -o's suffix, else json."),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Host of the document's server.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the document's server.")] = 8000,
+) -> None:
+    """Print an AsyncAPI 3.0 document of the manifest's WebSocket routes and messages."""
+    from pachinko.contract.asyncapi import asyncapi_text
+
+    chosen = fmt.value if fmt is not None else None
+    try:
+        text = asyncapi_text(resolve_manifest_path(manifest), output, chosen, host, port)
+    except ManifestError as error:
+        raise typer.Exit(report(CheckResult(Path(), error.diagnostics, None))) from None
+    emit(text, output)
     raise typer.Exit(EXIT_OK)
 
 
