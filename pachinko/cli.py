@@ -202,6 +202,15 @@ def asyncapi(
     raise typer.Exit(EXIT_OK)
 
 
+@app.command()
+def schema(output: OutputOption = None) -> None:
+    """Print the JSON Schema (draft 2020-12) of pachinko.toml, for editors and CI."""
+    from pachinko.contract.schema import manifest_schema
+
+    emit(json.dumps(manifest_schema(), indent=2) + "\n", output)
+    raise typer.Exit(EXIT_OK)
+
+
 def main() -> None:
     """Run the `pachinko` command line."""
     app()
