@@ -116,9 +116,23 @@ def check(
     output: Annotated[
         Format, typer.Option("--format", help="Print diagnostics as text or as JSON.")
     ] = Format.text,
+    against: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--against",
+            help="Also report drift between the manifest and this AsyncAPI document.",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Load, import and validate the manifest; report every problem at once."""
     result = examine(resolve_manifest_path(manifest))
+    if against is not None and result.plan is not None:
+        from pachinko.contract.drift import drift
+
+        found = (*result.diagnostics, *drift(result.plan, against))
+        is_valid = not any(d.is_error for d in found)
+        result = CheckResult(result.path, found, result.plan if is_valid else None)
     raise typer.Exit(report(result, output))
 
 

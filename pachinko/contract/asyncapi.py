@@ -245,9 +245,13 @@ class _Frames:
         }
 
 
+def address_of(path: str) -> str:
+    """A channel address from a route's URI template: converters dropped (`{id:int}` -> `{id}`)."""
+    return re.sub(r"\{(\w+)(?::[^}]*)?\}", r"{\1}", path)
+
+
 def _channel(route: RouteInfo, messages: dict[str, object]) -> dict:
-    address = re.sub(r"\{(\w+)(?::[^}]*)?\}", r"{\1}", route.path)
-    channel: dict[str, object] = {"address": address, "messages": messages}
+    channel: dict[str, object] = {"address": address_of(route.path), "messages": messages}
     if route.params:
         channel["parameters"] = {
             p.name: {
