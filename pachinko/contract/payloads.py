@@ -30,7 +30,7 @@ class PayloadSchemas:
         """Register a payload type (`object` for any value); return its index in `schemas`."""
         try:
             type_ = typing.Any if type_ is object else type_
-            msgspec.json.schema(type_)
+            msgspec.json.schema(type_, schema_hook=_hook)
         except (TypeError, ValueError):  # NOTE: not describable (a plain class): any value
             type_ = typing.Any
         self._types.append(type_)
@@ -39,7 +39,7 @@ class PayloadSchemas:
     def build(self) -> None:
         """Generate every registered type's schema at once, so components are shared."""
         schemas, components = msgspec.json.schema_components(
-            self._types, ref_template=_PREFIX + "{name}"
+            self._types, schema_hook=_hook, ref_template=_PREFIX + "{name}"
         )
         names = {name: _UNSAFE.sub("_", name) for name in components}
         self.schemas = [translate(schema, names) for schema in schemas]
@@ -86,6 +86,12 @@ class PayloadSchemas:
         """Follow a `$ref` to a component (one level)."""
         name = component_name(schema)
         return self.components[name] if name is not None else schema
+
+
+def _hook(type_: type) -> dict[str, object] | None:
+    """Describe `object` inside a payload type (e.g. `dict[str, object]`): any value."""
+    # NOTE: msgspec takes an empty schema for "not handled", so this one says something.
+    return {"description": "Any value"} if type_ is object else None
 
 
 def _refs(node: object) -> set[str]:

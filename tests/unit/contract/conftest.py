@@ -32,21 +32,23 @@ def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     )
 
 
-def run_parser(*files: Path) -> dict[str, list[dict[str, object]]]:
+def run_parser(
+    *files: Path, node_modules: Path = NODE_MODULES
+) -> dict[str, list[dict[str, object]]]:
     """Run the official @asyncapi/parser over `files`; return its diagnostics per file.
 
     Under CI a missing Node or parser fails the test; elsewhere it skips it
     (`./scripts/setup` installs the parser).
     """
     node = shutil.which("node")
-    if node is None or not (NODE_MODULES / "@asyncapi" / "parser").is_dir():
+    if node is None or not (node_modules / "@asyncapi" / "parser").is_dir():
         reason = "the AsyncAPI parser is not installed (run ./scripts/setup)"
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(reason)
         pytest.skip(reason)
     done = subprocess.run(
         [node, str(VALIDATE), *map(str, files)],
-        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
+        env={**os.environ, "NODE_PATH": str(node_modules)},
         capture_output=True,
         text=True,
         timeout=120,

@@ -60,6 +60,17 @@ def test_official_parser_does_report_an_untranslated_discriminator(
     assert any(d["severity"] == 0 and "discriminator" in d["path"] for d in found)
 
 
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)]
+)
+def test_a_missing_parser_fails_under_ci_and_skips_elsewhere(
+    ci: str, outcome: type, tmp_path: Path, asyncapi_parser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome):
+        asyncapi_parser(tmp_path / "any.json", node_modules=tmp_path)
+
+
 def test_info_and_server_come_from_the_app_and_options(cli) -> None:
     done = cli("asyncapi", "--host", "chat.example.com", "--port", "443")
     assert done.returncode == EXIT_OK, done.stderr
@@ -140,6 +151,8 @@ def test_payload_schemas_keep_constraints_enums_and_nesting(full: dict) -> None:
     position = schemas["Send"]["properties"]["position"]["anyOf"][0]
     assert position["items"] == [{"type": "number"}, {"type": "number"}]
     assert position["additionalItems"] is False
+    extra = schemas["Send"]["properties"]["extra"]
+    assert extra["additionalProperties"] == {"description": "Any value"}
     assert schemas["Tree"]["properties"]["children"]["items"] == {
         "$ref": "#/components/schemas/Tree"
     }

@@ -37,6 +37,7 @@ class Send(msgspec.Struct, forbid_unknown_fields=True):
     position: tuple[float, float] | None = None
     tags: frozenset[str] = frozenset()
     scores: dict[str, Annotated[float, msgspec.Meta(gt=0)]] = {}
+    extra: dict[str, object] = {}
 
 
 class Circle(msgspec.Struct, tag="circle"):
