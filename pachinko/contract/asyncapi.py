@@ -99,7 +99,7 @@ def asyncapi_document(app: AppInfo, host: str = "127.0.0.1", port: int = 8000) -
         "asyncapi": ASYNCAPI_VERSION,
         "info": info,
         "defaultContentType": CONTENT_TYPES.get(app.codec, "application/octet-stream"),
-        "servers": {"default": {"host": f"{host}:{port}", "protocol": "ws"}},
+        "servers": {"default": {"host": f"{_bracketed(host)}:{port}", "protocol": "ws"}},
         "channels": channels,
         "operations": operations,
         "components": {"schemas": builder.components(), "messages": common},
@@ -269,6 +269,11 @@ def _merge(old: dict, reply: dict) -> None:
     """Two messages of a route share a reply type: its frame is either one."""
     if old["payload"] != reply["payload"]:
         old["payload"] = {"anyOf": [old["payload"], reply["payload"]]}
+
+
+def _bracketed(host: str) -> str:
+    """An IPv6 address in a `host:port` pair is written in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 def _key(message_type: str) -> str:

@@ -100,7 +100,8 @@ def describe(plan: Plan) -> AppInfo:
         for message in route.messages:
             handler: object = message.handler
             if handler is None and route.resource is not None:
-                handler = getattr(route.resource, find_handler(route.resource, message.type) or "")
+                name = find_handler(route.resource, message.type)
+                handler = getattr(route.resource, name) if name else None
             payload = message.payload_type
             if payload is object and callable(handler):
                 payload = payload_type_of(handler, is_method=message.handler is None)

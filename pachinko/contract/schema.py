@@ -32,9 +32,9 @@ _CONSTRAINTS = {
 }
 
 
-def manifest_schema() -> dict[str, object]:
-    """Return the JSON Schema of `pachinko.toml`."""
-    root = _node(mi.type_info(Manifest), "")
+def manifest_schema(model: type[msgspec.Struct] = Manifest) -> dict[str, object]:
+    """Return the JSON Schema of `pachinko.toml` (of `model`, the root Struct: for tests)."""
+    root = _node(mi.type_info(model), "")
     return {
         "$schema": DRAFT,
         "title": "pachinko.toml",
@@ -113,7 +113,7 @@ def _table(info: mi.StructType, path: str) -> dict[str, object]:
     required: list[str] = []
     is_open = False
     for field in info.fields:
-        if info.cls is Manifest and field.name in NOT_TOML:
+        if not path and field.name in NOT_TOML:
             continue
         if not config.forbid_unknown_fields and isinstance(field.type, mi.DictType):
             # NOTE: an open table (`[backend]`): unknown keys are collected into this

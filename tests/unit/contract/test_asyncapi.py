@@ -79,6 +79,8 @@ def test_info_and_server_come_from_the_app_and_options(cli) -> None:
     assert document["info"]["title"] == "demo"
     assert document["info"]["description"].startswith("A small chat")
     assert document["servers"] == {"default": {"host": "chat.example.com:443", "protocol": "ws"}}
+    ipv6 = asyncapi_document(load_app(ROOT / "pachinko.toml"), host="::1", port=8000)
+    assert ipv6["servers"]["default"]["host"] == "[::1]:8000"
 
 
 def test_each_route_is_a_channel_with_its_address_under_mount_and_its_parameters(

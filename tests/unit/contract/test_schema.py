@@ -6,8 +6,10 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import jsonschema
+import msgspec
 import pytest
 
 from pachinko.cli import EXIT_OK
@@ -19,6 +21,19 @@ from pachinko.contract.schema import (
     missing_descriptions,
 )
 from pachinko.manifest.values import Duration, Rate
+
+
+class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    size: Annotated[int, msgspec.Meta(ge=1, le=10, description="How many.")] = 2
+    name: Annotated[str, msgspec.Meta(min_length=1)]
+    every: Duration = Duration(0.25)
+
+
+class _Model(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    version: int
+    section: _Section
+    path: str = ""  # filled in by the parser, like Manifest.path
+
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -158,3 +173,25 @@ def test_rate_pattern_accepts_what_the_loader_accepts(text: str) -> None:
     except (TypeError, ValueError):
         accepted = False
     assert (re.match(RATE_PATTERN, text) is not None) == accepted
+
+
+def test_constraints_and_descriptions_on_the_model_reach_the_schema() -> None:
+    # NOTE: what happens when the model's Structs carry msgspec.Meta constraints.
+    schema = manifest_schema(_Model)
+    assert "path" not in schema["properties"]
+    section = schema["properties"]["section"]
+    assert section["required"] == ["name"]
+    assert section["additionalProperties"] is False
+    size = section["properties"]["size"]
+    assert size == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 10,
+        "description": "How many.",
+        "default": 2,
+    }
+    assert section["properties"]["name"]["minLength"] == 1
+    assert section["properties"]["every"]["default"] == "250ms"
+    validator = jsonschema.Draft202012Validator(schema)
+    assert list(validator.iter_errors({"version": 1, "section": {"name": "a", "size": 0}}))
+    assert not list(validator.iter_errors({"version": 1, "section": {"name": "a", "size": 3}}))
