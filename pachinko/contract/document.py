@@ -22,6 +22,8 @@ class Received:
 
     type: str
     at: Pointer  # where the message is defined
+    kind: str  # the payload's coarse JSON type (`object`, `string`, `any`, ...)
+    payload_at: Pointer  # where the payload's schema is
     fields: dict[str, tuple[str, Pointer]] | None  # name -> (kind, pointer); None: not an object
     replies: dict[str, Pointer]  # reply type -> where that reply message is defined
 
@@ -46,9 +48,9 @@ def received(data: object, envelope: str) -> dict[str, Channel]:
     channels: dict[str, Channel] = {}
     operations = data.get("operations") if isinstance(data, dict) else None
     for op_id, operation in (operations or {}).items():
+        operation, at = doc.resolve(operation, ("operations", op_id))
         if not isinstance(operation, dict) or operation.get("action") != "receive":
             continue
-        at: Pointer = ("operations", op_id)
         channel, channel_at = doc.resolve(operation.get("channel"), (*at, "channel"))
         address = channel.get("address") if isinstance(channel, dict) else None
         if not isinstance(address, str):
@@ -66,8 +68,8 @@ def received(data: object, envelope: str) -> dict[str, Channel]:
         for i, ref in enumerate(_list(operation, "messages")):
             message, message_at = doc.resolve(ref, (*at, "messages", i))
             type_ = doc.type_of(message, message_at)
-            fields = doc.fields_of(message, message_at, envelope)
-            entry.messages[type_] = Received(type_, message_at, fields, replies)
+            kind, payload_at, fields = doc.payload_of(message, message_at, envelope)
+            entry.messages[type_] = Received(type_, message_at, kind, payload_at, fields, replies)
     return channels
 
 
@@ -129,28 +131,33 @@ class _Document:
                     return schema["const"]
         return str(at[-1]) if at else "?"
 
-    def fields_of(
+    def payload_of(
         self, message: object, at: Pointer, envelope: str
-    ) -> dict[str, tuple[str, Pointer]] | None:
-        """The payload's fields and their kinds; None when the payload is not an object.
+    ) -> tuple[str, Pointer, dict[str, tuple[str, Pointer]] | None]:
+        """The payload's kind, where its schema is, and its fields (None: not an object).
 
         A message payload with a `type` property is a frame (nested: its `payload`
         property holds the payload; flat: its other properties are the fields);
         otherwise the message payload is the frame's payload itself.
         """
-        payload = message.get("payload") if isinstance(message, dict) else None
-        frame = self.properties(payload, (*at, "payload"))
+        payload, at = self.resolve(
+            message.get("payload") if isinstance(message, dict) else None, (*at, "payload")
+        )
+        frame = self.properties(payload, at)
         if "type" in frame and envelope == "nested":
             if "payload" not in frame:
-                return None
-            fields = self.properties(*frame["payload"])
+                return "any", at, None
+            payload, at = self.resolve(*frame["payload"])
+            fields = self.properties(payload, at)
         elif "type" in frame:
             fields = {name: item for name, item in frame.items() if name not in _ENVELOPE}
+            kind = "object" if fields else "any"
+            return kind, at, {n: (self.kind(*item), item[1]) for n, item in fields.items()} or None
         else:
             fields = frame
-        if not fields:
-            return None
-        return {name: (self.kind(*item), item[1]) for name, item in fields.items()}
+        kind = self.kind(payload, at)
+        found = {name: (self.kind(*item), item[1]) for name, item in fields.items()}
+        return kind, at, found or None
 
     def kind(self, schema: object, at: Pointer, depth: int = 0) -> str:
         """A coarse JSON type of a schema: `string`, `integer|null`, `object`, `any`, ..."""

@@ -107,6 +107,9 @@ class _Comparison:
 
     def message(self, info: MessageInfo, mine: Received, their: Received) -> None:
         what = f"payload of {info.type!r}"
+        if (mine.fields is None) != (their.fields is None) and "any" not in (mine.kind, their.kind):
+            message = f"the {what} is {their.kind} here, {mine.kind} in the code"
+            self.in_doc(their.payload_at, DRIFT_FIELD_TYPE, message, _source_hint(info, None))
         if mine.fields is not None and their.fields is not None:
             for name, (kind, _) in mine.fields.items():
                 if name not in their.fields:

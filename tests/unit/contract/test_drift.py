@@ -166,3 +166,15 @@ def test_json_format_lists_drift_diagnostics(cli) -> None:
     ]
     assert found[1]["path"] == str(DRIFTED)
     assert (found[1]["line"], found[1]["column"]) == (18, 7)
+
+
+def test_an_object_payload_against_a_scalar_one_is_a_type_change(tmp_path: Path) -> None:
+    document = _generated(APPS / "full.toml")
+    frame = document["channels"]["ws-items-item_id-kind"]["messages"]["count"]["payload"]
+    frame["properties"]["payload"] = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    path = tmp_path / "api.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    (found,) = drift(_plan(APPS / "full.toml"), path)
+    assert (found.code, found.path) == ("drift-field-type", path)
+    assert found.message == "the payload of 'count' is object here, integer in the code"
+    assert path.read_text().splitlines()[found.line - 1].strip() == "payload:"
