@@ -95,8 +95,12 @@ def emit(text: str, output: Path | None) -> None:
     """Write a generated document to `output`, else to stdout."""
     if output is None:
         typer.echo(text, nl=False)
-    else:
+        return
+    try:
         output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        typer.echo(f"cannot write {output}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
 
 
 OutputOption = Annotated[

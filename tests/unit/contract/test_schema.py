@@ -92,6 +92,13 @@ def test_schema_is_valid_draft_2020_12_and_printed_by_the_cli(tmp_path: Path, cl
     assert json.loads((tmp_path / "s.json").read_text()) == schema
 
 
+def test_an_unwritable_output_is_one_line_and_exit_1(tmp_path: Path, cli) -> None:
+    done = cli("schema", "-o", str(tmp_path / "missing" / "s.json"))
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"cannot write {tmp_path / 'missing' / 's.json'}: ")
+    assert done.stdout == ""
+
+
 @pytest.mark.parametrize("path", VALID, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_valid_manifest_passes(path: Path, validator) -> None:
     document = tomllib.loads(path.read_text())
