@@ -17,8 +17,8 @@ import uvicorn
 from uvicorn.protocols.websockets.wsproto_impl import WSProtocol as WsprotoProtocol
 from uvicorn.supervisors import ChangeReload
 
-from pachinko.build import build_plan, runtime_limits
-from pachinko.loader.plan import Plan
+from pachinko.build import build_plan
+from pachinko.loader import Plan
 from pachinko.runtime.app import Lifespan, lifespan_of
 from pachinko.runtime.options import ACTIVITY, Activity, Limits
 
@@ -113,7 +113,7 @@ def run(
     log_level: str = "info",
 ) -> int:
     """Serve a checked plan until stopped; return the process exit code."""
-    limits = runtime_limits(plan)
+    limits = plan.limits
     options: dict[str, Any] = {"host": host, "port": port, "log_level": log_level}
     if workers <= 1 and not reload:
         server = Server(make_config(build_plan(plan), limits, **options))

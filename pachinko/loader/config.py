@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import difflib
-import re
 
 import msgspec
 
-from pachinko.loader.diagnostics import (
+from pachinko.manifest.diagnostics import (
     BAD_PLUGIN,
     INVALID_VALUE,
     MISSING_KEY,
@@ -15,10 +14,9 @@ from pachinko.loader.diagnostics import (
     WRONG_TYPE,
     KeyPath,
     Problem,
+    read_validation_error,
 )
 from pachinko.manifest.values import Duration, Rate
-
-_EXPECTED = re.compile(r"^Expected `(.+?)`, got `(.+?)`")
 
 
 def _dec_hook(type_: type, value: object) -> object:
@@ -33,11 +31,12 @@ def _dec_hook(type_: type, value: object) -> object:
 
 
 def _invalid(error: Exception, dotted: str) -> Problem:
-    text = str(error)
-    expected = _EXPECTED.match(text)
-    if expected:
-        return Problem(WRONG_TYPE, f"expected {expected[1]} for '{dotted}', got {expected[2]}")
-    return Problem(INVALID_VALUE, f"invalid value for '{dotted}': {text}")
+    if isinstance(error, msgspec.ValidationError):
+        found = read_validation_error(error)
+        if found.expected is not None:
+            message = f"expected {found.expected} for '{dotted}', got {found.got}"
+            return Problem(WRONG_TYPE, message)
+    return Problem(INVALID_VALUE, f"invalid value for '{dotted}': {error}")
 
 
 def validate_config(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
+import inspect
 import re
 import sys
 import traceback
 from pathlib import Path
 
-from pachinko.loader.diagnostics import IMPORT_FAILED, INVALID_IMPORT, Problem
+from pachinko.manifest.diagnostics import IMPORT_FAILED, INVALID_IMPORT, Problem
 
 _MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
@@ -84,3 +86,25 @@ def _raised(cannot: str, module_name: str, error: BaseException) -> Problem:
         f"{cannot}: module {module_name!r} raised {type(error).__name__}: {error}",
         hint,
     )
+
+
+def source_of(func: object, base: Path) -> str:
+    """Return `"file.py:LINE"` where `func` is defined (relative to `base` if under it).
+
+    The one "file:line" helper: decorators that keep `__wrapped__` are looked through,
+    so file and line both name the user's own `def`.
+    """
+    while isinstance(func, functools.partial):
+        func = func.func
+    try:
+        func = inspect.unwrap(func)  # type: ignore[arg-type]
+        filename = inspect.getsourcefile(func)  # type: ignore[arg-type]
+        _, line = inspect.getsourcelines(func)  # type: ignore[arg-type]
+    except (TypeError, OSError, ValueError):
+        return "?"
+    if filename is None:
+        return "?"
+    path = Path(filename)
+    if path.is_relative_to(base):
+        path = path.relative_to(base)
+    return f"{path}:{max(line, 1)}"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pachinko.loader.diagnostics import Problem
 from pachinko.loader.imports import add_to_path, resolve_import
+from pachinko.manifest.diagnostics import Problem
 
 
 def test_dotted_attribute_after_the_colon_is_followed() -> None:
