@@ -67,7 +67,8 @@ def summary(result: CheckResult) -> str:
     if result.plan is None:
         return f"✗ {_plural(result.errors, 'error')}, {warnings}"
     routes = result.plan.routes
-    messages = sum(len(route.messages) for route in routes)
+    # NOTE: counted as `pachinko routes` lists them: a resource's own handlers included.
+    messages = len(routing_table(result.plan))
     counts = f"{_plural(len(routes), 'route')}, {_plural(messages, 'message type')}"
     return f"✓ {result.path}: {counts}, {warnings}"
 
