@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pachinko.errors import Diagnostic
-from pachinko.manifest.model import Manifest
+from pachinko.manifest.model import LimitsTable, Manifest
 from pachinko.runtime.dispatch import MessageSpec
 from pachinko.runtime.hooks import HookMap
 from pachinko.runtime.options import Limits, RoomOptions
@@ -70,3 +70,22 @@ class Plan:
     routes: tuple[RoutePlan, ...]
     workers: tuple[WorkerSpec, ...]
     warnings: tuple[Diagnostic, ...] = ()
+
+
+def runtime_limits(table: LimitsTable) -> Limits:
+    """The manifest's `[limits]` as the runtime's record."""
+    return Limits(
+        max_message_bytes=table.max_message_bytes,
+        rate_count=table.rate.count,
+        rate_per=table.rate.per,
+        burst=table.burst,
+        send_queue=table.send_queue,
+        send_timeout=float(table.send_timeout),
+        ping_interval=float(table.ping_interval),
+        idle_timeout=float(table.idle_timeout),
+        handshake_timeout=float(table.handshake_timeout),
+        max_header_bytes=table.max_header_bytes,
+        max_connections=table.max_connections,
+        max_history_bytes=table.max_history_bytes,
+        shutdown_timeout=float(table.shutdown_timeout),
+    )

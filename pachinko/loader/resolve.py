@@ -8,9 +8,10 @@ from pathlib import Path
 from pachinko.errors import ManifestError
 from pachinko.loader import checks
 from pachinko.loader.imports import add_to_path, resolve_import, source_of
-from pachinko.loader.paths import Templates, fields, placeholders, room_matches
+from pachinko.loader.paths import Templates
 from pachinko.loader.plugins import BACKENDS, EXTENSIONS, Registry
-from pachinko.loader.records import MessageInfo, Plan, RoutePlan
+from pachinko.loader.records import MessageInfo, Plan, RoutePlan, runtime_limits
+from pachinko.loader.rooms import check_joins, check_unjoined_history
 from pachinko.loader.selection import choose, choose_codecs, configure
 from pachinko.manifest.diagnostics import (
     BAD_PATH,
@@ -19,17 +20,14 @@ from pachinko.manifest.diagnostics import (
     HANDLER_OVERRIDE,
     MISSING_HANDLER,
     PER_PROCESS_BACKEND,
-    UNJOINED_HISTORY,
-    UNKNOWN_PLACEHOLDER,
-    UNKNOWN_ROOM,
     Collector,
     KeyPath,
     Problem,
 )
-from pachinko.manifest.model import Hooks, LimitsTable, Manifest, Route, RouteWorker, Worker
+from pachinko.manifest.model import Hooks, Manifest, Route, RouteWorker, Worker
 from pachinko.runtime.dispatch import MessageSpec
 from pachinko.runtime.hooks import HOOK_EVENTS, HookMap
-from pachinko.runtime.options import Limits, RoomOptions
+from pachinko.runtime.options import RoomOptions
 from pachinko.runtime.resource import find_handler
 from pachinko.runtime.workers import WorkerSpec
 
@@ -48,25 +46,6 @@ def plan(manifest: Manifest, registry: Registry | None = None, *, processes: int
     return _Resolver(manifest, registry or Registry(), processes).plan()
 
 
-def runtime_limits(table: LimitsTable) -> Limits:
-    """The manifest's `[limits]` as the runtime's record."""
-    return Limits(
-        max_message_bytes=table.max_message_bytes,
-        rate_count=table.rate.count,
-        rate_per=table.rate.per,
-        burst=table.burst,
-        send_queue=table.send_queue,
-        send_timeout=float(table.send_timeout),
-        ping_interval=float(table.ping_interval),
-        idle_timeout=float(table.idle_timeout),
-        handshake_timeout=float(table.handshake_timeout),
-        max_header_bytes=table.max_header_bytes,
-        max_connections=table.max_connections,
-        max_history_bytes=table.max_history_bytes,
-        shutdown_timeout=float(table.shutdown_timeout),
-    )
-
-
 class _Resolver:
     """One pass over a manifest; each section is checked on its own."""
 
@@ -81,11 +60,7 @@ class _Resolver:
 
     def is_broken(self, key: KeyPath) -> bool:
         """Tell whether the manifest replaced the value at `key` (or around it) by a filler."""
-        return any(key[:n] in self.manifest.broken for n in range(1, len(key) + 1))
-
-    def has_broken_part(self, key: KeyPath) -> bool:
-        """Tell whether some value at or inside `key` was reported and replaced."""
-        return self.is_broken(key) or any(k[: len(key)] == key for k in self.manifest.broken)
+        return self.manifest.is_broken(key)
 
     def plan(self) -> Plan:
         add_to_path(self.folder)
@@ -127,7 +102,7 @@ class _Resolver:
             for i, worker in enumerate(self.manifest.workers)
             if not self.is_broken(("workers", i))
         )
-        self.unjoined_history()
+        check_unjoined_history(self.report, self.manifest)
         if self.report.has_errors:
             raise ManifestError(self.report.sorted())
         return Plan(
@@ -178,22 +153,6 @@ class _Resolver:
         return RoomOptions(
             room.name, room.presence, room.history, room.max_members, float(room.history_ttl)
         )
-
-    def unjoined_history(self) -> None:
-        """Warn about rooms that keep history although no route's `join` names them."""
-        if any(k[0] == "routes" and (len(k) < 3 or k[2] == "join") for k in self.manifest.broken):
-            return  # NOTE: a broken route or join entry may be the one that joins it.
-        joins = [room for route in self.manifest.routes for room in route.join]
-        for i, room in enumerate(self.manifest.rooms):
-            if not room.history or self.is_broken(("rooms", i)):
-                continue
-            if not any(room_matches(room.name, j) or room_matches(j, room.name) for j in joins):
-                self.report.warning(
-                    ("rooms", i, "history"), UNJOINED_HISTORY,
-                    f"room {room.name!r} keeps history but no route joins it",
-                    "history is replayed to members joining it; if handlers join it with "
-                    "conn.join(), this is fine",
-                )  # fmt: skip
 
     def hooks(self, table: Hooks, key: KeyPath) -> HookMap:
         by_event = {}
@@ -249,29 +208,7 @@ class _Resolver:
                 templates.add(full)
             except Problem as problem:
                 self.report.add((*key, "path"), problem)
-        params = fields(full)
-        for j, room in enumerate(route.join):
-            if self.is_broken((*key, "join", j)):
-                continue
-            absent = [name for name in placeholders(room) if name not in params]
-            if absent:
-                known = ", ".join(params) or "none"
-                message = (
-                    f"join {room!r} uses {{{absent[0]}}}, which is not a parameter of {full!r}"
-                )
-                self.report.error(
-                    (*key, "join", j), UNKNOWN_PLACEHOLDER, message, f"parameters: {known}"
-                )
-            elif not self.is_broken(("rooms",)) and not any(
-                room_matches(r.name, room) for r in self.manifest.rooms
-            ):
-                hint = f"declare it with [[rooms]] name = {room!r}"
-                self.report.warning(
-                    (*key, "join", j),
-                    UNKNOWN_ROOM,
-                    f"join {room!r} matches no [[rooms]] name or pattern",
-                    hint,
-                )
+        check_joins(self.report, self.manifest, key, full)
 
     def message(
         self, key: KeyPath, kind: str, route: Route, resource: object
@@ -284,7 +221,7 @@ class _Resolver:
             message = f"handler {entry.handler!r} overrides {route.resource}.{method} for {kind!r}"
             hint = "the manifest's handler wins; remove one of them"
             self.report.warning((*key, "handler"), HANDLER_OVERRIDE, message, hint)
-        elif entry.handler is None and self.has_broken_part(key):
+        elif entry.handler is None and self.manifest.has_broken_part(key):
             pass  # NOTE: a misspelt or invalid `handler` was reported already.
         elif entry.handler is None and lacks_resource:
             hint = 'add handler = "module:function", or a resource with a method for it'

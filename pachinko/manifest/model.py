@@ -230,3 +230,11 @@ class Manifest(Section):
     locations: object = None  # a Locator (pachinko.manifest.locator) or None
     diagnostics: tuple[object, ...] = ()  # structural Diagnostics of a salvaged manifest
     broken: frozenset[tuple[object, ...]] = frozenset()  # key paths replaced by fillers
+
+    def is_broken(self, key: tuple[str | int, ...]) -> bool:
+        """Tell whether the value at `key`, or a table holding it, was reported and replaced."""
+        return any(key[:n] in self.broken for n in range(1, len(key) + 1))
+
+    def has_broken_part(self, key: tuple[str | int, ...]) -> bool:
+        """Tell whether some value at or inside `key` was reported and replaced."""
+        return self.is_broken(key) or any(k[: len(key)] == key for k in self.broken)
