@@ -26,6 +26,10 @@ def _name(description: str, **extra: object) -> Meta:
     return Meta(pattern=NOT_BLANK, description=description, **extra)  # type: ignore[arg-type]
 
 
+def _see(header: str) -> Meta:
+    return Meta(description=f"see {header}")
+
+
 class Section(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
     """Base of every manifest table: unknown keys are errors."""
 
@@ -33,7 +37,12 @@ class Section(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw
 class AppSection(Section):
     """`[app]`: the application as a whole."""
 
-    name: Annotated[str, _name("the app's name; default: the manifest folder's name")] | None = None
+    name: (
+        Annotated[
+            str, _name("the app's name; default: the manifest folder's name", examples=["chat"])
+        ]
+        | None
+    ) = None
     description: Annotated[str, Meta(description="free text, shown by tools")] = ""
     mount: Annotated[str, Meta(description="prefix of every route path", examples=["/ws"])] = ""
     http: (
@@ -140,14 +149,29 @@ class MessageTable(Section):
     """`[routes.messages.TYPE]`: how one message type is handled."""
 
     handler: (
-        Annotated[str, _name("`async def handler(conn, payload)`; default: the resource's method")]
+        Annotated[
+            str,
+            _name(
+                "`async def handler(conn, payload)`; default: the resource's method",
+                examples=["chat.handlers:send"],
+            ),
+        ]
         | None
     ) = None
     payload: (
-        Annotated[str, _name("a msgspec type; default: the handler's annotation, else any value")]
+        Annotated[
+            str,
+            _name(
+                "a msgspec type; default: the handler's annotation, else any value",
+                examples=["chat.schemas:Send"],
+            ),
+        ]
         | None
     ) = None
-    reply: Annotated[str, _name('type of the reply frame; default "<type>.reply"')] | None = None
+    reply: (
+        Annotated[str, _name('type of the reply frame; default "<type>.reply"', examples=["sent"])]
+        | None
+    ) = None
     strict: Annotated[bool, Meta(description="unknown payload fields are an error")] = True
     summary: Annotated[str, Meta(description="one line, shown by `pachinko routes`")] = ""
 
@@ -155,24 +179,36 @@ class MessageTable(Section):
 class RouteWorker(Section):
     """`[[routes.workers]]`: a per-connection worker."""
 
-    target: Annotated[str, _name("`async def worker(ctx, **args)`")]
+    target: Annotated[str, _name("`async def worker(ctx, **args)`", examples=["chat.inbox:poll"])]
     every: (
-        Annotated[PositiveDuration, Meta(description="omitted: one long-running task")] | None
+        Annotated[
+            PositiveDuration,
+            Meta(description="omitted: one long-running task", examples=[Duration(5.0)]),
+        ]
+        | None
     ) = None
-    args: Annotated[dict[str, object], Meta(description="keyword arguments of the worker")] = (
-        msgspec.field(default_factory=dict)
-    )
+    args: Annotated[
+        dict[str, object],
+        Meta(description="keyword arguments of the worker", examples=[{"limit": 20}]),
+    ] = msgspec.field(default_factory=dict)
 
 
 class Route(Section):
     """`[[routes]]`: one WebSocket path."""
 
     path: Annotated[str, _name("a Falcon URI template, under app.mount", examples=["/chat/{room}"])]
-    name: Annotated[str, _name("a name for url_for")] | None = None
+    name: Annotated[str, _name("a name for url_for", examples=["chat"])] | None = None
     join: Annotated[
-        list[str], Meta(description="rooms joined on connect; {param} from the path")
+        list[str],
+        Meta(
+            description="rooms joined on connect; {param} from the path",
+            examples=[["chat:{room}"]],
+        ),
     ] = msgspec.field(default_factory=list)
-    resource: Annotated[str, _name("a WebSocketResource subclass")] | None = None
+    resource: (
+        Annotated[str, _name("a WebSocketResource subclass", examples=["chat.rooms:ChatRoom"])]
+        | None
+    ) = None
     hooks: Annotated[Hooks, Meta(description="route hooks")] = msgspec.field(default_factory=Hooks)
     messages: Annotated[dict[str, MessageTable], Meta(description="message type -> handling")] = (
         msgspec.field(default_factory=dict)
@@ -185,10 +221,14 @@ class Route(Section):
 class Worker(Section):
     """`[[workers]]`: an app-wide worker, run for the server's lifespan."""
 
-    name: Annotated[str, _name("unique among workers")]
-    target: Annotated[str, _name("`async def worker(ctx, **args)`")]
+    name: Annotated[str, _name("unique among workers", examples=["ticker"])]
+    target: Annotated[str, _name("`async def worker(ctx, **args)`", examples=["chat.ticker:tick"])]
     every: (
-        Annotated[PositiveDuration, Meta(description="omitted: one long-running task")] | None
+        Annotated[
+            PositiveDuration,
+            Meta(description="omitted: one long-running task", examples=[Duration(5.0)]),
+        ]
+        | None
     ) = None
     restart: Annotated[
         Literal["never", "on-failure", "always"],
@@ -198,9 +238,10 @@ class Worker(Section):
     backoff: Annotated[
         Duration, Meta(description="restart delay, doubled each time, up to 60s")
     ] = Duration(1.0)
-    args: Annotated[dict[str, object], Meta(description="keyword arguments of the worker")] = (
-        msgspec.field(default_factory=dict)
-    )
+    args: Annotated[
+        dict[str, object],
+        Meta(description="keyword arguments of the worker", examples=[{"limit": 20}]),
+    ] = msgspec.field(default_factory=dict)
 
 
 class BackendTable(msgspec.Struct, kw_only=True):
@@ -214,14 +255,16 @@ class Manifest(Section):
     """A parsed `pachinko.toml`. `path` is where it was read from."""
 
     version: Annotated[int, Meta(description="the manifest format; only 1")]
-    app: AppSection = msgspec.field(default_factory=AppSection)
-    limits: LimitsTable = msgspec.field(default_factory=LimitsTable)
-    security: Security = msgspec.field(default_factory=Security)
-    backend: BackendTable = msgspec.field(default_factory=BackendTable)
-    rooms: list[Room] = msgspec.field(default_factory=list)
-    hooks: Hooks = msgspec.field(default_factory=Hooks)
-    routes: list[Route] = msgspec.field(default_factory=list)
-    workers: list[Worker] = msgspec.field(default_factory=list)
+    app: Annotated[AppSection, _see("[app]")] = msgspec.field(default_factory=AppSection)
+    limits: Annotated[LimitsTable, _see("[limits]")] = msgspec.field(default_factory=LimitsTable)
+    security: Annotated[Security, _see("[security]")] = msgspec.field(default_factory=Security)
+    backend: Annotated[BackendTable, _see("[backend]")] = msgspec.field(
+        default_factory=BackendTable
+    )
+    rooms: Annotated[list[Room], _see("[[rooms]]")] = msgspec.field(default_factory=list)
+    hooks: Annotated[Hooks, _see("[hooks]")] = msgspec.field(default_factory=Hooks)
+    routes: Annotated[list[Route], _see("[[routes]]")] = msgspec.field(default_factory=list)
+    workers: Annotated[list[Worker], _see("[[workers]]")] = msgspec.field(default_factory=list)
     plugins: Annotated[
         dict[str, dict[str, object]], Meta(description="[plugins.NAME]: an extension's config")
     ] = msgspec.field(default_factory=dict)
