@@ -16,18 +16,7 @@ from pachinko.manifest.diagnostics import (
     Problem,
     read_validation_error,
 )
-from pachinko.manifest.values import Duration, Rate
-
-
-def _dec_hook(type_: type, value: object) -> object:
-    # NOTE: plugin configs may use the manifest's own value types.
-    if type_ is Duration:
-        return Duration.parse(value)
-    if type_ is Rate:
-        return Rate.parse(value)
-    if type_ is object:
-        return value
-    raise NotImplementedError(f"unsupported type {type_!r}")
+from pachinko.manifest.values import dec_hook
 
 
 def _invalid(error: Exception, dotted: str) -> Problem:
@@ -66,7 +55,7 @@ def validate_config(
     for name, field in fields.items():
         if name in known:
             try:
-                msgspec.convert(known[name], field.type, dec_hook=_dec_hook)
+                msgspec.convert(known[name], field.type, dec_hook=dec_hook)
             except (msgspec.ValidationError, TypeError, ValueError) as error:
                 problems.append(((*table, name), _invalid(error, f"{where}.{name}")))
         elif field.required:
@@ -75,6 +64,6 @@ def validate_config(
     if problems:
         return None, problems
     try:
-        return msgspec.convert(known, config_type, dec_hook=_dec_hook), []
+        return msgspec.convert(known, config_type, dec_hook=dec_hook), []
     except (msgspec.ValidationError, TypeError, ValueError) as error:
         return None, [(table, Problem(INVALID_VALUE, str(error)))]

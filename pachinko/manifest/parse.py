@@ -24,7 +24,7 @@ from pachinko.manifest.diagnostics import (
 )
 from pachinko.manifest.locator import Locator
 from pachinko.manifest.model import Manifest
-from pachinko.manifest.values import Duration, Rate
+from pachinko.manifest.values import dec_hook
 from pachinko.manifest.wording import dotted
 
 if sys.version_info >= (3, 11):
@@ -98,7 +98,7 @@ def parse(document: dict[str, object], locator: Locator, path: Path) -> Manifest
             "this pachinko reads `version = 1`",
         )  # fmt: skip
     try:
-        manifest = msgspec.convert(cleaned, Manifest, dec_hook=_dec_hook)
+        manifest = msgspec.convert(cleaned, Manifest, dec_hook=dec_hook)
     except msgspec.ValidationError as exc:  # NOTE: a safety net; the walk should catch it all
         found = read_validation_error(exc)
         report.error(found.keys, WRONG_TYPE, f"{found.reason} at '{dotted(found.keys)}'")
@@ -120,16 +120,6 @@ def parse(document: dict[str, object], locator: Locator, path: Path) -> Manifest
         diagnostics=report.sorted(),
         broken=frozenset(check.broken),
     )
-
-
-def _dec_hook(tp: type, value: object) -> object:
-    if tp is Duration:
-        return Duration.parse(value)
-    if tp is Rate:
-        return Rate.parse(value)
-    if tp is object:  # NOTE: msgspec asks for free-form values, e.g. a worker's `args`
-        return value
-    raise NotImplementedError(f"cannot decode {tp!r}")
 
 
 def _syntax_error(path: Path, text: str, message: str) -> ManifestError:

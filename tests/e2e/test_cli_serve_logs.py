@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import queue
+import ssl
 import subprocess
 import textwrap
 import threading
@@ -154,3 +155,47 @@ def test_query_strings_are_logged_when_asked() -> None:
         log = LogLines(process)
         ask(port, "/ws/chat/logs?token=s3cret")
         assert "?token=s3cret" in log.wait_for('"WebSocket /ws/chat/logs')
+
+
+WHO = """\
+async def who(conn, payload):
+    return {"addr": conn.request.remote_addr, "root": conn.request.root_path}
+"""
+
+
+def test_serve_passes_proxy_headers_and_root_path_to_uvicorn(tmp_path: Path) -> None:
+    """A proxy strips `/api`: uvicorn puts it back in front of the path, so the mount is `/api`."""
+    (tmp_path / "fx_serve_who.py").write_text(WHO)
+    routes = '[[routes]]\npath = "/who"\n[routes.messages.who]\nhandler = "fx_serve_who:who"\n'
+    (tmp_path / "pachinko.toml").write_text('version = 1\n[app]\nmount = "/api"\n' + routes)
+    command: list[object] = [
+        BIN / "pachinko", "serve", "-m", tmp_path,
+        "--forwarded-allow-ips", "*", "--root-path", "/api",
+    ]  # fmt: skip
+    with started(command) as (_, port):
+        headers = {"X-Forwarded-For": "203.0.113.9"}
+        with connect(f"ws://127.0.0.1:{port}/who", additional_headers=headers) as ws:
+            ws.send(json.dumps({"type": "who", "id": 1}))
+            reply = json.loads(ws.recv(timeout=5))
+    assert reply["payload"] == {"addr": "203.0.113.9", "root": "/api"}
+
+
+def test_serve_speaks_tls_with_the_given_key_and_certificate(tmp_path: Path) -> None:
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", key, "-out", cert, "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    (tmp_path / "fx_serve_who.py").write_text(WHO)
+    routes = '[[routes]]\npath = "/who"\n[routes.messages.who]\nhandler = "fx_serve_who:who"\n'
+    (tmp_path / "pachinko.toml").write_text("version = 1\n" + routes)
+    command: list[object] = [
+        BIN / "pachinko", "serve", "-m", tmp_path, "--ssl-keyfile", key, "--ssl-certfile", cert,
+    ]  # fmt: skip
+    with started(command) as (_, port):
+        context = ssl.create_default_context(cafile=str(cert))
+        with connect(f"wss://127.0.0.1:{port}/who", ssl=context) as ws:
+            ws.send(json.dumps({"type": "who", "id": 1}))
+            assert json.loads(ws.recv(timeout=5))["payload"]["addr"] == "127.0.0.1"
