@@ -216,14 +216,15 @@ class _Resolver:
         entry = route.messages[kind]
         method = find_handler(resource, kind) if isinstance(resource, type) else None
         handler = self.resolve((*key, "handler"), entry.handler, _handler_check)
-        lacks_resource = route.resource is None or self.is_broken((*key[:2], "resource"))
+        # NOTE: a misspelt `handler` or an invalid `resource` was reported already.
+        is_moot = self.manifest.has_broken_part(key) or self.is_broken((*key[:2], "resource"))
         if entry.handler is not None and method is not None:
             message = f"handler {entry.handler!r} overrides {route.resource}.{method} for {kind!r}"
             hint = "the manifest's handler wins; remove one of them"
             self.report.warning((*key, "handler"), HANDLER_OVERRIDE, message, hint)
-        elif entry.handler is None and self.manifest.has_broken_part(key):
-            pass  # NOTE: a misspelt or invalid `handler` was reported already.
-        elif entry.handler is None and lacks_resource:
+        elif entry.handler is None and is_moot:
+            pass
+        elif entry.handler is None and route.resource is None:
             hint = 'add handler = "module:function", or a resource with a method for it'
             self.report.error(key, MISSING_HANDLER, f"message {kind!r} has no handler", hint)
         elif entry.handler is None and resource is not None and method is None:
