@@ -104,7 +104,8 @@ def parse(document: dict[str, object], locator: Locator, path: Path) -> Manifest
         report.error(found.keys, WRONG_TYPE, f"{found.reason} at '{dotted(found.keys)}'")
         raise ManifestError(report.sorted()) from None
     limits = manifest.limits
-    if limits.idle_timeout <= limits.ping_interval:
+    timeouts = {("limits", "idle_timeout"), ("limits", "ping_interval"), ("limits",)}
+    if limits.idle_timeout <= limits.ping_interval and not timeouts & check.broken:
         key = ("limits", "idle_timeout")
         report.warning(
             key if key in locator else ("limits", "ping_interval"),
