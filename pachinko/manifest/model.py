@@ -19,7 +19,7 @@ from pachinko.manifest.values import Duration, Rate
 NOT_BLANK = r"\S"
 
 # NOTE: msgspec range-checks numbers only, so the bound of a duration sits in `extra`.
-PositiveDuration = Annotated[Duration, Meta(extra={"gt": 0})]
+POSITIVE = {"gt": 0}
 
 
 def _name(description: str, **extra: object) -> Meta:
@@ -34,38 +34,28 @@ class Section(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw
     """Base of every manifest table: unknown keys are errors."""
 
 
+_APP_NAME = _name("the app's name; default: the manifest folder's name", examples=["chat"])
+_HTTP = _name(
+    "a falcon.asgi.App, or a zero-argument factory of one, to extend", examples=["chat.web:app"]
+)
+_HEALTH = _name("HTTP path answering 200, or 503 when down", examples=["/health"])
+
+
 class AppSection(Section):
     """`[app]`: the application as a whole."""
 
-    name: (
-        Annotated[
-            str, _name("the app's name; default: the manifest folder's name", examples=["chat"])
-        ]
-        | None
-    ) = None
+    name: Annotated[str, _APP_NAME] | None = None
     description: Annotated[str, Meta(description="free text, shown by tools")] = ""
     mount: Annotated[str, Meta(description="prefix of every route path", examples=["/ws"])] = ""
-    http: (
-        Annotated[
-            str,
-            _name(
-                "a falcon.asgi.App, or a zero-argument factory of one, to extend",
-                examples=["chat.web:app"],
-            ),
-        ]
-        | None
-    ) = None
+    http: Annotated[str, _HTTP] | None = None
     codec: Annotated[str, _name('default codec: "json", "msgpack" or a codec plugin')] = "json"
-    envelope: Annotated[
-        Literal["nested", "flat"], Meta(description="where payload fields sit in a frame")
-    ] = "nested"
+    envelope: Annotated[Literal["nested", "flat"], Meta(description="where payload fields sit")] = (
+        "nested"
+    )
     compression: Annotated[
         Literal["off", "deflate"], Meta(description="permessage-deflate (RFC 7692)")
     ] = "off"
-    health: (
-        Annotated[str, _name("HTTP path answering 200, or 503 when down", examples=["/health"])]
-        | None
-    ) = None
+    health: Annotated[str, _HEALTH] | None = None
 
 
 class LimitsTable(Section):
@@ -82,16 +72,16 @@ class LimitsTable(Section):
         int, Meta(ge=1, description="outbound frames buffered per connection")
     ] = 256
     send_timeout: Annotated[
-        Duration, Meta(extra={"gt": 0}, description="slower writes drop the connection (1013)")
+        Duration, Meta(extra=POSITIVE, description="slower writes drop the connection (1013)")
     ] = Duration(5.0)
     ping_interval: Annotated[
-        Duration, Meta(extra={"gt": 0}, description="how often the server pings")
+        Duration, Meta(extra=POSITIVE, description="how often the server pings")
     ] = Duration(20.0)
     idle_timeout: Annotated[
-        Duration, Meta(extra={"gt": 0}, description="no frame for this long: close 1001")
+        Duration, Meta(extra=POSITIVE, description="no frame for this long: close 1001")
     ] = Duration(120.0)
     handshake_timeout: Annotated[
-        Duration, Meta(extra={"gt": 0}, description="an upgrade not completed by then is closed")
+        Duration, Meta(extra=POSITIVE, description="an upgrade not completed by then is closed")
     ] = Duration(10.0)
     max_header_bytes: Annotated[int, Meta(ge=1, description="larger request headers: HTTP 431")] = (
         65_536
@@ -107,29 +97,31 @@ class LimitsTable(Section):
     ] = Duration(5.0)
 
 
+_ORIGINS = Meta(description='"same-origin", "*", or origins (wildcard subdomains and ports)')
+
+
 class Security(Section):
     """`[security]`: who may connect."""
 
-    allowed_origins: Annotated[
-        list[str],
-        Meta(description='"same-origin", "*", or origins (wildcard subdomains and ports)'),
-    ] = msgspec.field(default_factory=lambda: ["same-origin"])
+    allowed_origins: Annotated[list[str], _ORIGINS] = msgspec.field(
+        default_factory=lambda: ["same-origin"]
+    )
+
+
+_ROOM_NAME = _name("a name, or a pattern with {placeholders}", examples=["chat:{room}"])
+_HISTORY_TTL = Meta(description="the history of a room nobody is in is kept this long")
 
 
 class Room(Section):
     """`[[rooms]]`: options of the rooms whose name matches `name`."""
 
-    name: Annotated[
-        str, _name("a name, or a pattern with {placeholders}", examples=["chat:{room}"])
-    ]
+    name: Annotated[str, _ROOM_NAME]
     presence: Annotated[bool, Meta(description="members receive presence.join / leave")] = False
     history: Annotated[
         int, Meta(ge=0, description="last N broadcasts replayed to a new member")
     ] = 0
     max_members: Annotated[int, Meta(ge=0, description="0: unlimited")] = 0
-    history_ttl: Annotated[
-        Duration, Meta(description="the history of a room nobody is in is kept this long")
-    ] = Duration(600.0)
+    history_ttl: Annotated[Duration, _HISTORY_TTL] = Duration(600.0)
 
 
 _HOOKS = Meta(description="import strings of `async def hook(conn, event)`")
@@ -145,70 +137,55 @@ class Hooks(Section):
     before_disconnect: Annotated[list[str], _HOOKS] = msgspec.field(default_factory=list)
 
 
+_HANDLER = _name(
+    "`async def handler(conn, payload)`; default: the resource's method",
+    examples=["chat.handlers:send"],
+)
+_PAYLOAD = _name(
+    "a msgspec type; default: the handler's annotation, else any value",
+    examples=["chat.schemas:Send"],
+)
+_REPLY = _name('type of the reply frame; default "<type>.reply"', examples=["sent"])
+
+
 class MessageTable(Section):
     """`[routes.messages.TYPE]`: how one message type is handled."""
 
-    handler: (
-        Annotated[
-            str,
-            _name(
-                "`async def handler(conn, payload)`; default: the resource's method",
-                examples=["chat.handlers:send"],
-            ),
-        ]
-        | None
-    ) = None
-    payload: (
-        Annotated[
-            str,
-            _name(
-                "a msgspec type; default: the handler's annotation, else any value",
-                examples=["chat.schemas:Send"],
-            ),
-        ]
-        | None
-    ) = None
-    reply: (
-        Annotated[str, _name('type of the reply frame; default "<type>.reply"', examples=["sent"])]
-        | None
-    ) = None
+    handler: Annotated[str, _HANDLER] | None = None
+    payload: Annotated[str, _PAYLOAD] | None = None
+    reply: Annotated[str, _REPLY] | None = None
     strict: Annotated[bool, Meta(description="unknown payload fields are an error")] = True
     summary: Annotated[str, Meta(description="one line, shown by `pachinko routes`")] = ""
+
+
+_EVERY = Meta(
+    extra=POSITIVE, description="omitted: one long-running task", examples=[Duration(5.0)]
+)
+_ARGS = Meta(description="keyword arguments of the worker", examples=[{"limit": 20}])
 
 
 class RouteWorker(Section):
     """`[[routes.workers]]`: a per-connection worker."""
 
     target: Annotated[str, _name("`async def worker(ctx, **args)`", examples=["chat.inbox:poll"])]
-    every: (
-        Annotated[
-            PositiveDuration,
-            Meta(description="omitted: one long-running task", examples=[Duration(5.0)]),
-        ]
-        | None
-    ) = None
-    args: Annotated[
-        dict[str, object],
-        Meta(description="keyword arguments of the worker", examples=[{"limit": 20}]),
-    ] = msgspec.field(default_factory=dict)
+    every: Annotated[Duration, _EVERY] | None = None
+    args: Annotated[dict[str, object], _ARGS] = msgspec.field(default_factory=dict)
+
+
+_PATH = _name("a Falcon URI template, under app.mount", examples=["/chat/{room}"])
+_JOIN = Meta(
+    description="rooms joined on connect; {param} from the path", examples=[["chat:{room}"]]
+)
+_RESOURCE = _name("a WebSocketResource subclass", examples=["chat.rooms:ChatRoom"])
 
 
 class Route(Section):
     """`[[routes]]`: one WebSocket path."""
 
-    path: Annotated[str, _name("a Falcon URI template, under app.mount", examples=["/chat/{room}"])]
+    path: Annotated[str, _PATH]
     name: Annotated[str, _name("a name for url_for", examples=["chat"])] | None = None
-    join: Annotated[
-        list[str],
-        Meta(
-            description="rooms joined on connect; {param} from the path",
-            examples=[["chat:{room}"]],
-        ),
-    ] = msgspec.field(default_factory=list)
-    resource: (
-        Annotated[str, _name("a WebSocketResource subclass", examples=["chat.rooms:ChatRoom"])]
-        | None
-    ) = None
+    join: Annotated[list[str], _JOIN] = msgspec.field(default_factory=list)
+    resource: Annotated[str, _RESOURCE] | None = None
     hooks: Annotated[Hooks, Meta(description="route hooks")] = msgspec.field(default_factory=Hooks)
     messages: Annotated[dict[str, MessageTable], Meta(description="message type -> handling")] = (
         msgspec.field(default_factory=dict)
@@ -218,30 +195,20 @@ class Route(Section):
     )
 
 
+_RESTART = Meta(description="never: a crash stops the server")
+_BACKOFF = Meta(description="restart delay, doubled each time, up to 60s")
+
+
 class Worker(Section):
     """`[[workers]]`: an app-wide worker, run for the server's lifespan."""
 
     name: Annotated[str, _name("unique among workers", examples=["ticker"])]
     target: Annotated[str, _name("`async def worker(ctx, **args)`", examples=["chat.ticker:tick"])]
-    every: (
-        Annotated[
-            PositiveDuration,
-            Meta(description="omitted: one long-running task", examples=[Duration(5.0)]),
-        ]
-        | None
-    ) = None
-    restart: Annotated[
-        Literal["never", "on-failure", "always"],
-        Meta(description="never: a crash stops the server"),
-    ] = "never"
+    every: Annotated[Duration, _EVERY] | None = None
+    restart: Annotated[Literal["never", "on-failure", "always"], _RESTART] = "never"
     max_restarts: Annotated[int, Meta(ge=0, description="then the server stops, as with never")] = 5
-    backoff: Annotated[
-        Duration, Meta(description="restart delay, doubled each time, up to 60s")
-    ] = Duration(1.0)
-    args: Annotated[
-        dict[str, object],
-        Meta(description="keyword arguments of the worker", examples=[{"limit": 20}]),
-    ] = msgspec.field(default_factory=dict)
+    backoff: Annotated[Duration, _BACKOFF] = Duration(1.0)
+    args: Annotated[dict[str, object], _ARGS] = msgspec.field(default_factory=dict)
 
 
 class BackendTable(msgspec.Struct, kw_only=True):
@@ -249,6 +216,9 @@ class BackendTable(msgspec.Struct, kw_only=True):
 
     use: Annotated[str, _name("a pachinko.backends plugin")] = "memory"
     config: dict[str, object] = msgspec.field(default_factory=dict)
+
+
+_PLUGINS = Meta(description="[plugins.NAME]: an extension's config")
 
 
 class Manifest(Section):
@@ -265,9 +235,7 @@ class Manifest(Section):
     hooks: Annotated[Hooks, _see("[hooks]")] = msgspec.field(default_factory=Hooks)
     routes: Annotated[list[Route], _see("[[routes]]")] = msgspec.field(default_factory=list)
     workers: Annotated[list[Worker], _see("[[workers]]")] = msgspec.field(default_factory=list)
-    plugins: Annotated[
-        dict[str, dict[str, object]], Meta(description="[plugins.NAME]: an extension's config")
-    ] = msgspec.field(default_factory=dict)
+    plugins: Annotated[dict[str, dict[str, object]], _PLUGINS] = msgspec.field(default_factory=dict)
     # NOTE: not TOML keys; filled in by the parser.
     path: str = ""
     locations: object = None  # a Locator (pachinko.manifest.locator) or None
