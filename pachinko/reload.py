@@ -18,7 +18,7 @@ import subprocess
 import sys
 import sysconfig
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ import uvicorn
 import watchfiles
 
 log = logging.getLogger("pachinko.reload")
+Child = Callable[[uvicorn.Config, socket.socket], None]
 
 _LIBRARY = tuple(
     {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
@@ -59,9 +60,14 @@ def is_watched(manifest: Path) -> Any:
     return accept
 
 
-def serve_reloading(config: uvicorn.Config, manifest: Path, folders: Iterable[Path]) -> int:
-    """Serve `config` (an import string app) and reload it on good edits until a signal."""
-    supervisor = _Supervisor(config, manifest)
+def serve_reloading(
+    config: uvicorn.Config, manifest: Path, folders: Iterable[Path], target: Child
+) -> int:
+    """Serve `config` (an import string app) and reload it on good edits until a signal.
+
+    `target(config, sock)` is the body of each serving process (picklable: spawned).
+    """
+    supervisor = _Supervisor(config, manifest, target)
     stopping = threading.Event()
     handlers = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in _SIGNALS}
     try:
@@ -96,9 +102,10 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 class _Supervisor:
     """The listening socket and the one child process serving on it."""
 
-    def __init__(self, config: uvicorn.Config, manifest: Path) -> None:
+    def __init__(self, config: uvicorn.Config, manifest: Path, target: Child) -> None:
         self.config = config
         self.manifest = manifest
+        self.target = target
         self.sock: socket.socket | None = None
         self.process: multiprocessing.process.BaseProcess | None = None
 
@@ -106,7 +113,7 @@ class _Supervisor:
         if self.sock is None:
             self.sock = self.config.bind_socket()
         context = multiprocessing.get_context("spawn")
-        self.process = context.Process(target=_child, args=(self.config, self.sock))
+        self.process = context.Process(target=self.target, args=(self.config, self.sock))
         self.process.start()
 
     def stop(self) -> None:
@@ -155,13 +162,3 @@ class _Supervisor:
             "the server stopped (exit code %s); refusing connections until the next good edit",
             code,
         )
-
-
-def _child(config: uvicorn.Config, sock: socket.socket) -> None:
-    """The body of the serving process."""
-    from pachinko.server import Server
-
-    config.configure_logging()
-    server = Server(config)
-    server.run(sockets=[sock])
-    sys.exit(server.exit_code)

@@ -130,7 +130,7 @@ def run(
     config = make_config("pachinko.asgi:app", limits, **options)
     if reload:
         config.configure_logging()
-        return serve_reloading(config, plan.path, user_folders(plan.path))
+        return serve_reloading(config, plan.path, user_folders(plan.path), _work)
     return supervise(config, workers)
 
 
