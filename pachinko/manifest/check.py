@@ -34,9 +34,10 @@ from pachinko.manifest.wording import table as table_name
 NOT_TOML = frozenset({"path", "locations", "diagnostics", "broken"})  # filled in by the parser
 _BAD = object()  # a value that was reported and cannot be kept
 SKIPPED = "what depends on this value is not checked until it is fixed"
+Metas = tuple[msgspec.Meta, ...]
 
 
-def unwrap(tp: object) -> tuple[object, tuple[msgspec.Meta, ...]]:
+def unwrap(tp: object) -> tuple[object, Metas]:
     """Split `Annotated[T, Meta(...)]` into `T` and its metas."""
     if typing.get_origin(tp) is typing.Annotated:
         base, *extras = typing.get_args(tp)
@@ -44,7 +45,7 @@ def unwrap(tp: object) -> tuple[object, tuple[msgspec.Meta, ...]]:
     return tp, ()
 
 
-def constraint(metas: tuple[msgspec.Meta, ...], name: str) -> object:
+def constraint(metas: Metas, name: str) -> object:
     """The value of a constraint (`ge`, `gt`, `pattern`, ...), from a Meta or its `extra`."""
     for meta in metas:
         found = getattr(meta, name, None)
@@ -154,7 +155,7 @@ class Checker:
         return self.error(keys, INVALID_VALUE, message, hint)
 
     def parsed(
-        self, value: object, tp: type[Duration] | type[Rate], metas: tuple, keys: KeyPath
+        self, value: object, tp: type[Duration] | type[Rate], metas: Metas, keys: KeyPath
     ) -> object:
         try:
             parsed = tp.parse(value)
@@ -170,7 +171,7 @@ class Checker:
             return self.error(keys, OUT_OF_RANGE, message)
         return value
 
-    def number(self, value: object, metas: tuple, keys: KeyPath) -> object:
+    def number(self, value: object, metas: Metas, keys: KeyPath) -> object:
         if type(value) is not int:
             return self.wrong_type(value, int, keys)
         for name, fails, sign in (("ge", int.__lt__, ">="), ("gt", int.__le__, ">")):
