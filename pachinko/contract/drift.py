@@ -19,28 +19,17 @@ from pachinko.contract.document import Channel, Received, address_key, received
 from pachinko.contract.locate import DocumentError, Located, read_located
 from pachinko.contract.routes import AppInfo, MessageInfo, describe
 from pachinko.errors import Diagnostic
-from pachinko.loader.plan import Plan
-
-DRIFT_CHANNEL = "drift-channel"
-DRIFT_MESSAGE = "drift-message"
-DRIFT_FIELD = "drift-field"
-DRIFT_FIELD_TYPE = "drift-field-type"
-DRIFT_REPLY = "drift-reply"
-ASYNCAPI_UNREADABLE = "asyncapi-unreadable"
-ASYNCAPI_SYNTAX = "asyncapi-syntax"
-ASYNCAPI_VERSION = "asyncapi-version"
-
-#: Every diagnostic code `check --against` emits, with its meaning (for the docs).
-CODES = {
-    DRIFT_CHANNEL: "a route with no channel of the same address in the document, or the reverse",
-    DRIFT_MESSAGE: "a client message type on one side only",
-    DRIFT_FIELD: "a payload field on one side only",
-    DRIFT_FIELD_TYPE: "a payload field whose JSON type differs between the two sides",
-    DRIFT_REPLY: "a reply type on one side only",
-    ASYNCAPI_UNREADABLE: "the AsyncAPI document does not exist or cannot be read",
-    ASYNCAPI_SYNTAX: "the AsyncAPI document is not valid YAML or JSON",
-    ASYNCAPI_VERSION: "the document is not an AsyncAPI 3 document",
-}
+from pachinko.loader.records import Plan
+from pachinko.manifest.diagnostics import (
+    ASYNCAPI_SYNTAX,
+    ASYNCAPI_UNREADABLE,
+    ASYNCAPI_VERSION,
+    DRIFT_CHANNEL,
+    DRIFT_FIELD,
+    DRIFT_FIELD_TYPE,
+    DRIFT_MESSAGE,
+    DRIFT_REPLY,
+)
 
 
 def drift(plan: Plan, document: Path) -> tuple[Diagnostic, ...]:

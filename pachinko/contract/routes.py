@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pachinko.errors import ManifestError
 from pachinko.loader import examine
-from pachinko.loader.plan import Plan
+from pachinko.loader.records import Plan
 from pachinko.manifest.locator import Locator
 from pachinko.runtime.dispatch import payload_type_of
 from pachinko.runtime.resource import convention_handlers, find_handler, resource_handlers
@@ -103,17 +103,19 @@ def describe(plan: Plan) -> AppInfo:
                 name = find_handler(route.resource, message.type)
                 handler = getattr(route.resource, name) if name else None
             payload = message.payload_type
-            if payload is object and callable(handler):
-                payload = payload_type_of(handler, is_method=message.handler is None)
+            if payload is None:  # NOTE: not given: the handler's annotation decides
+                payload = object
+                if callable(handler):
+                    payload = payload_type_of(handler, is_method=message.handler is None)
             entry = manifest.routes[index].messages[message.type]
             messages.append(
                 MessageInfo(
                     type=message.type,
                     payload=payload,
                     strict=message.strict,
-                    reply=message.reply,
+                    reply=message.reply or f"{message.type}.reply",
                     reply_payload=_returns(handler),
-                    summary=message.summary,
+                    summary=route.info[message.type].summary if message.type in route.info else "",
                     handler=handler,
                     key=(*key, "messages", message.type),
                     is_declared=True,

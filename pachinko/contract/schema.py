@@ -2,7 +2,7 @@
 
 The schema is read off the same msgspec Structs the loader decodes into (through
 `msgspec.inspect`), so a key added, renamed or constrained there shows up here;
-descriptions come from `msgspec.Meta(description=...)` or `pachinko.contract.keys`.
+descriptions come from each field's `msgspec.Meta(description=...)` on the model.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from __future__ import annotations
 import msgspec
 import msgspec.inspect as mi
 
-from pachinko.contract.keys import DESCRIPTIONS
+from pachinko.manifest.check import NOT_TOML
 from pachinko.manifest.model import Manifest
 from pachinko.manifest.values import Duration, Rate
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 # NOTE: Manifest fields the parser fills in; they are not TOML keys.
-NOT_TOML = frozenset({"path", "locations"})
+
 # NOTE: the syntax `Duration.parse` and `Rate.parse` accept (a test holds them together).
 DURATION_PATTERN = r"^\s*\d+(\.\d+)?\s*(ms|s|m|h)\s*$"
 RATE_PATTERN = r"^\s*(0*[1-9]\d*\s*/\s*(s|m)|off)\s*$"
@@ -76,7 +76,6 @@ def _node(info: mi.Type, path: str) -> dict[str, object]:
         schema: dict[str, object] = {"type": "object", **_sizes(info, "Properties")}
         value = _node(info.value_type, f"{path}.*")
         if value:
-            value.setdefault("description", DESCRIPTIONS.get(f"{path}.*", ""))
             schema["additionalProperties"] = value
         return schema
     if isinstance(info, mi.LiteralType):
@@ -122,9 +121,6 @@ def _table(info: mi.StructType, path: str) -> dict[str, object]:
             continue
         where = f"{path}.{field.encode_name}" if path else field.encode_name
         schema = _node(field.type, where)
-        schema.setdefault("description", DESCRIPTIONS.get(where, ""))
-        if not schema["description"]:
-            del schema["description"]
         if field.required:
             required.append(field.encode_name)
         else:

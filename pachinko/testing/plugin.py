@@ -102,12 +102,15 @@ async def _run(item: pytest.Function, kwargs: dict[str, Any], limit: float | Non
         if isinstance(resource, WebSocketSimulator):
             await resource.start()
     try:
-        try:
-            await asyncio.wait_for(item.obj(**kwargs), limit)
-        except asyncio.TimeoutError:
-            raise TimeoutError(
-                f"{item.name} did not finish within {limit:g}s ({TIMEOUT_OPTION})"
-            ) from None
+        # NOTE: not `wait_for`: a `ReceiveTimeout` (a TimeoutError) raised by the test itself
+        # must surface as that error at the test's own line, not as the runner's limit.
+        task = asyncio.ensure_future(item.obj(**kwargs))
+        done, _ = await asyncio.wait({task}, timeout=limit)
+        if not done:
+            task.cancel()
+            await asyncio.wait({task})
+            raise TimeoutError(f"{item.name} did not finish within {limit:g}s ({TIMEOUT_OPTION})")
+        task.result()
     except BaseException:
         for resource in reversed(pending):
             try:
