@@ -11,23 +11,11 @@ import yaml
 
 from pachinko.contract.payloads import PayloadSchemas
 from pachinko.contract.routes import AppInfo, MessageInfo, RouteInfo, load_app
+from pachinko.runtime.frames import ERROR_CODES, INT64, MAX_ID, RESYNC_REASONS
 
 ASYNCAPI_VERSION = "3.0.0"
-#: The codes of error frames (DESIGN.md section 3).
-ERROR_CODES = (
-    "invalid_json",
-    "invalid_envelope",
-    "unknown_type",
-    "invalid_payload",
-    "rate_limited",
-    "room_full",
-    "internal_error",
-    "backend_unavailable",
-)
-RESYNC_REASONS = ("gap", "reset", "rewind")
 CONTENT_TYPES = {"json": "application/json", "msgpack": "application/msgpack"}
 _KEY = re.compile(r"[^A-Za-z0-9._-]")
-_MAX_ID = 2**63 - 1
 _ID = "pachinko.MessageId"
 
 _SUMMARIES = {
@@ -154,8 +142,8 @@ class _Frames:
         id_ = {
             "description": "Chosen by the client; echoed in the reply and in error frames",
             "oneOf": [
-                {"type": "string", "maxLength": 128},
-                {"type": "integer", "minimum": -_MAX_ID - 1, "maximum": _MAX_ID},
+                {"type": "string", "maxLength": MAX_ID},
+                {"type": "integer", "minimum": INT64[0], "maximum": INT64[1]},
             ],
         }
         return {**self.payloads.components, _ID: id_}
