@@ -1,7 +1,10 @@
-"""How `pachinko serve` logs: level and logger name on every line, or JSON lines.
+"""The log configuration of `pachinko serve`: level and logger on every line, or JSON lines.
 
-The runtime's log calls pass `extra=` fields (`connection_id`, `route`,
-`message_type`, `close_code`); the JSON format prints them as fields of their own.
+Query strings often carry tokens (`/ws/chat?token=...`); the access lines of the
+server (HTTP requests and WebSocket handshakes) print `?[redacted]` instead,
+unless `pachinko serve --log-query-strings` asks for them. The runtime's log
+calls pass `extra=` fields (`connection_id`, `route`, `message_type`,
+`close_code`); `--log-format json` prints them as fields of their own.
 """
 
 from __future__ import annotations
@@ -9,16 +12,37 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 from datetime import datetime, timezone
 from typing import Any
 
 from uvicorn.config import LOGGING_CONFIG
 
+REDACTED = "[redacted]"
 FORMATS = ("text", "json")
 
 #: Attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 _SKIPPED = frozenset({"color_message"})  # NOTE: uvicorn's colored copy of the message
+_QUERY = re.compile(r"(/[^\s?]*)\?[^\s\"]*")
+
+
+def redact(text: str) -> str:
+    """Replace the query string of every path in `text`: `/ws?token=x` -> `/ws?[redacted]`."""
+    return _QUERY.sub(rf"\1?{REDACTED}", text)
+
+
+class RedactQuery(logging.Filter):
+    """Drop query strings from the paths a log record prints (it is never filtered out)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact(arg) if isinstance(arg, str) and "?" in arg else arg for arg in record.args
+            )
+        elif isinstance(record.msg, str) and "?" in record.msg and not record.args:
+            record.msg = redact(record.msg)
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -39,12 +63,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
-def log_config(log_format: str = "text", level: str = "info") -> dict[str, Any]:
-    """uvicorn's logging config plus the `pachinko` logger's, for `uvicorn.Config(log_config=)`.
+def log_config(
+    *, redact_queries: bool = True, log_format: str = "text", level: str = "info"
+) -> dict[str, Any]:
+    """uvicorn's log configuration plus pachinko's logger, for `uvicorn.Config(log_config=)`.
 
-    uvicorn applies it in every worker process too. `text` keeps uvicorn's
-    lines as they are and prefixes pachinko's with the logger name; `json`
-    makes every line, uvicorn's included, a JSON object.
+    uvicorn applies it in every worker process too. `text` keeps uvicorn's lines
+    as they are and prints pachinko's as `LEVEL: pachinko: message`; `json` makes
+    every line, uvicorn's included, a JSON object.
     """
     if log_format not in FORMATS:
         raise ValueError(f"log format must be one of {', '.join(FORMATS)}, not {log_format!r}")
@@ -52,8 +78,8 @@ def log_config(log_format: str = "text", level: str = "info") -> dict[str, Any]:
     formatters = config["formatters"]
     if log_format == "json":
         for name in list(formatters):
-            formatters[name] = {"()": "pachinko.logs.JsonFormatter"}
-        formatters["pachinko"] = {"()": "pachinko.logs.JsonFormatter"}
+            formatters[name] = {"()": f"{__name__}.JsonFormatter"}
+        formatters["pachinko"] = {"()": f"{__name__}.JsonFormatter"}
     else:
         formatters["pachinko"] = {
             "()": "uvicorn.logging.DefaultFormatter",
@@ -69,4 +95,8 @@ def log_config(log_format: str = "text", level: str = "info") -> dict[str, Any]:
         "level": level.upper(),
         "propagate": False,
     }
+    if redact_queries:
+        config["filters"] = {"redact": {"()": f"{__name__}.RedactQuery"}}
+        for handler in config["handlers"].values():
+            handler["filters"] = ["redact"]
     return config

