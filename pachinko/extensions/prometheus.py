@@ -14,8 +14,9 @@ import asyncio
 import contextlib
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import falcon
 import falcon.asgi
@@ -26,6 +27,9 @@ from pachinko.extensions.families import Family, bucket_bounds, families
 from pachinko.manifest.values import Duration
 from pachinko.runtime.router import WebSocketRouter
 
+# NOTE: `mmap_dict` and `multiprocess` are prometheus-client's multiprocess-mode building
+# blocks (no underscore names); the pin caps the major version and
+# tests/e2e/test_metrics.py runs them across two worker processes.
 try:
     from prometheus_client import CollectorRegistry, ProcessCollector
     from prometheus_client.exposition import choose_encoder
@@ -109,7 +113,7 @@ class Prometheus:
 class Scrape:
     """The `GET [plugins.prometheus] path` resource (OpenMetrics when the scraper asks)."""
 
-    def __init__(self, registry: CollectorRegistry, before: Any) -> None:
+    def __init__(self, registry: CollectorRegistry, before: Callable[[], None]) -> None:
         self.registry = registry
         self.before = before
 
