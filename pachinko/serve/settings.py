@@ -1,0 +1,111 @@
+"""What the protocol layer enforces, and the connections of one server process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+from dataclasses import dataclass
+from time import monotonic
+from typing import TYPE_CHECKING
+
+from pachinko.runtime.options import Limits
+
+if TYPE_CHECKING:
+    from pachinko.serve.protocol import PachinkoProtocol
+
+log = logging.getLogger("pachinko")
+
+
+@dataclass(frozen=True, slots=True)
+class ServeSettings:
+    """The manifest settings the protocol enforces itself (DESIGN.md section 2); seconds."""
+
+    max_message_bytes: int = 1_048_576
+    handshake_timeout: float = 10.0
+    max_header_bytes: int = 65_536
+    max_connections: int = 0  # 0: as many as file descriptors allow
+    send_timeout: float = 5.0
+    ping_interval: float = 20.0  # 0: no pings
+    shutdown_timeout: float = 5.0
+    compression: str = "off"  # or "deflate"
+    # NOTE: small buffers so a peer that does not read makes `send` wait, and the
+    # runtime's send_queue/send_timeout see it, instead of the kernel absorbing megabytes.
+    write_high_water: int = 65_536
+    socket_send_buffer: int = 65_536
+
+    @classmethod
+    def from_limits(cls, limits: Limits, compression: str = "off") -> ServeSettings:
+        """The settings of a runtime `Limits` record and the `[app] compression` value."""
+        return cls(
+            max_message_bytes=limits.max_message_bytes,
+            handshake_timeout=limits.handshake_timeout,
+            max_header_bytes=limits.max_header_bytes,
+            max_connections=limits.max_connections,
+            send_timeout=limits.send_timeout,
+            ping_interval=limits.ping_interval,
+            shutdown_timeout=limits.shutdown_timeout,
+            compression=compression,
+        )
+
+
+class Registry:
+    """The open connections of one server process, and its refusals (logged, throttled)."""
+
+    def __init__(self) -> None:
+        self.open: set[PachinkoProtocol] = set()
+        # NOTE: refuse with 503 a little before the descriptor limit, so accept() never
+        # fails (uvloop closes its listening socket when it does).
+        self.fd_cap = max(0, resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 64)
+        self.is_draining = False
+        self._logged: dict[str, float] = {}
+        self._changed: asyncio.Future[None] | None = None
+
+    def is_full(self, settings: ServeSettings) -> bool:
+        """Over `max_connections`, or (when it is 0) too close to the descriptor limit."""
+        limit = settings.max_connections or self.fd_cap
+        return 0 < limit < len(self.open)
+
+    def warn(self, kind: str, message: str, *args: object) -> None:
+        """Log one line per `kind` per second: a flood of refusals must not flood the log."""
+        now = monotonic()
+        if now - self._logged.get(kind, 0.0) >= 1.0:
+            self._logged[kind] = now
+            log.warning(message, *args)
+
+    def drain(self) -> None:
+        """Stop delivering new frames to the app on every connection (shutdown)."""
+        self.is_draining = True
+        for protocol in list(self.open):
+            protocol.stop_delivering()
+
+    def changed(self) -> None:
+        """A connection went idle or closed: wake `wait_idle`."""
+        waiter, self._changed = self._changed, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait until every app waits for a frame (its handlers are done); False on timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while any(not p.is_idle for p in self.open):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            if self._changed is None:
+                self._changed = loop.create_future()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._changed), remaining)
+            except asyncio.TimeoutError:
+                return False
+        return True
+
+
+def raise_file_limit() -> tuple[int, int]:
+    """Raise the soft RLIMIT_NOFILE to the hard limit; return (old soft, new soft)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        return soft, hard
+    return soft, soft
