@@ -139,3 +139,8 @@ def websocket_scope(
         "state": state,
         "extensions": {ACTIVITY: activity},
     }
+
+
+def address(info: object) -> tuple[str, int] | None:
+    """An ASGI `(host, port)` from a transport's `sockname`/`peername`."""
+    return (str(info[0]), int(info[1])) if isinstance(info, tuple) and len(info) >= 2 else None

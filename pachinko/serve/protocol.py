@@ -3,34 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import codecs
 import logging
 import socket
 from collections import deque
 from time import monotonic
 from typing import Any
 
-from uvicorn.protocols.http.auto import AutoHTTPProtocol
-from websockets.datastructures import Headers
-from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
-from websockets.frames import Opcode
-from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from pachinko.runtime.options import Activity
-from pachinko.serve.handshake import BadRequest, Head, check_upgrade, parse_head, refusal
+from pachinko.serve.gate import CLOSING, CONNECTING, DONE, HEAD, OPEN, REFUSED, Gate
+from pachinko.serve.handshake import BadRequest, Head, address
 from pachinko.serve.handshake import websocket_scope as make_scope
-from pachinko.serve.settings import Registry, ServeSettings
+from pachinko.serve.wire import Assembler, open_websocket
 
 log = logging.getLogger("pachinko")
-# NOTE: websockets logs every open and close at INFO; only its warnings matter here.
-wire = logging.getLogger("pachinko.wire")
-wire.setLevel(logging.WARNING)
 access = logging.getLogger("uvicorn.error")  # NOTE: where uvicorn logs WebSocket handshakes
 
-HEAD, CONNECTING, OPEN, CLOSING, REFUSED, DONE = range(6)
-TEXT, BINARY, CONT, CLOSE = Opcode.TEXT, Opcode.BINARY, Opcode.CONT, Opcode.CLOSE
 WS_OPEN = State.OPEN
 MAX_EVENTS = 64  # frames received and not yet taken by the app before reading pauses
 
@@ -39,8 +29,8 @@ class Disconnected(ConnectionError):
     """The app sent on a WebSocket that is closing or closed."""
 
 
-class PachinkoProtocol(asyncio.Protocol):
-    """One connection: a bounded request head, then plain HTTP (uvicorn's) or a WebSocket.
+class PachinkoProtocol(Gate):
+    """One connection: a bounded request head (`Gate`), then uvicorn's HTTP or a WebSocket.
 
     The WebSocket side speaks ASGI to the app over `websockets`' sans-I/O core and
     enforces DESIGN.md's `[limits]` itself: handshake timeout, header cap,
@@ -52,19 +42,8 @@ class PachinkoProtocol(asyncio.Protocol):
     def __init__(
         self, config: Any, server_state: Any, app_state: dict[str, Any], _loop: Any = None
     ) -> None:
-        self.config = config
-        self.settings: ServeSettings = config.settings
-        self.registry: Registry = config.registry
-        self.server_state = server_state
-        self.app_state = app_state
-        self.loop: asyncio.AbstractEventLoop = _loop or asyncio.get_event_loop()
-        self.transport: asyncio.Transport = None  # type: ignore[assignment]
-        self.phase = HEAD
-        self.buffer = bytearray()
-        self.timer: asyncio.TimerHandle | None = None
-        self.head: Head | None = None
+        super().__init__(config, server_state, app_state, _loop)
         self.ws: ServerProtocol = None  # type: ignore[assignment]
-        self.subprotocol: str | None = None
         self.activity = Activity()
         self.events: deque[dict[str, Any]] = deque()
         self.waiter: asyncio.Future[None] | None = None
@@ -74,26 +53,11 @@ class PachinkoProtocol(asyncio.Protocol):
         self.is_paused = False  # the transport's buffer is over its high-water mark
         self.drained: asyncio.Future[None] | None = None
         self.close_code: int | None = None  # the disconnect code the app receives
-        self.fragments: list[bytes] | None = None
-        self.utf8: codecs.IncrementalDecoder | None = None
+        self.assembler = Assembler()
         self.ping_sent = 0.0
         self.task: asyncio.Task[None] | None = None
 
     # -- asyncio.Protocol ---------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.server_state.connections.add(self)
-        self.registry.open.add(self)
-        self.timer = self.loop.call_later(self.settings.handshake_timeout, self._expired)
-        if self.registry.is_full(self.settings) or self.registry.is_draining:
-            self.registry.warn(
-                "full",
-                "refusing a connection with HTTP 503: %d open (max_connections=%d)",
-                len(self.registry.open) - 1,
-                self.settings.max_connections,
-            )
-            self._refuse(503, "server at its connection limit")
 
     def data_received(self, data: bytes) -> None:
         phase = self.phase
@@ -140,71 +104,6 @@ class PachinkoProtocol(asyncio.Protocol):
         elif self.phase != DONE:
             self.transport.close()
 
-    # -- the request head ----------------------------------------------------------------
-
-    def _head(self, data: bytes) -> None:
-        start = max(0, len(self.buffer) - 3)
-        self.buffer += data
-        end = self.buffer.find(b"\r\n\r\n", start)
-        limit = self.settings.max_header_bytes
-        if end < 0 or end > limit:
-            if len(self.buffer) > limit:
-                self.registry.warn("header", "refusing a request: headers over %d bytes", limit)
-                self._refuse(431, f"request headers over {limit} bytes")
-            return
-        rest = bytes(self.buffer[end + 4 :])
-        block = bytes(self.buffer[:end]).lstrip(b"\r\n")
-        self.buffer = bytearray()
-        try:
-            head = parse_head(block)
-            if not head.is_upgrade:
-                self._hand_off(block + b"\r\n\r\n" + rest)
-                return
-            check_upgrade(head)
-        except BadRequest as bad:
-            self._refuse(bad.status, bad.reason)
-            return
-        self._start(head, rest)
-
-    def _refuse(self, status: int, reason: str) -> None:
-        """Answer with `status`, then discard input until the peer closes (or briefly)."""
-        self.phase = REFUSED
-        self.buffer = bytearray()
-        self.transport.write(refusal(status, reason))
-        # NOTE: closing with unread input would reset the connection before the client
-        # reads the answer: half-close, drop what still comes, close soon after.
-        if self.transport.can_write_eof():
-            self.transport.write_eof()
-        self._cancel_timer()
-        self.timer = self.loop.call_later(min(self.settings.handshake_timeout, 2.0), self._abort)
-
-    def _hand_off(self, data: bytes) -> None:
-        """Plain HTTP: uvicorn's own HTTP protocol serves this connection from here on."""
-        self._cancel_timer()
-        self.phase = DONE
-        self.registry.open.discard(self)
-        self.server_state.connections.discard(self)
-        inner = AutoHTTPProtocol(  # type: ignore[call-arg]
-            config=self.config,
-            server_state=self.server_state,
-            app_state=self.app_state,
-            _loop=self.loop,
-        )
-        self.transport.set_protocol(inner)
-        inner.connection_made(self.transport)
-        inner.data_received(data)
-
-    def _expired(self) -> None:
-        if self.phase in (HEAD, CONNECTING):
-            self.registry.warn("handshake", "closing a connection: no upgrade within the timeout")
-            if self.phase == CONNECTING:
-                self._disconnect(1006)
-        self._abort()
-
-    def _abort(self) -> None:
-        if self.phase != DONE:
-            self.transport.abort()
-
     # -- the WebSocket -------------------------------------------------------------------
 
     def _start(self, head: Head, rest: bytes) -> None:
@@ -215,8 +114,8 @@ class PachinkoProtocol(asyncio.Protocol):
         transport = self.transport
         scope = make_scope(
             head,
-            server=_address(transport.get_extra_info("sockname")),
-            client=_address(transport.get_extra_info("peername")),
+            server=address(transport.get_extra_info("sockname")),
+            client=address(transport.get_extra_info("peername")),
             root_path=self.config.root_path,
             state=self.app_state.copy(),
             activity=self.activity,
@@ -299,42 +198,27 @@ class PachinkoProtocol(asyncio.Protocol):
     def _accept(self, message: dict[str, Any]) -> None:
         if self.phase != CONNECTING:
             raise Disconnected(f"cannot accept a WebSocket in phase {self.phase}")
-        head = self.head
-        assert head is not None
-        self.subprotocol = message.get("subprotocol")
-        extensions = (
-            [ServerPerMessageDeflateFactory()] if self.settings.compression == "deflate" else None
-        )
-        handshake = ServerProtocol(
-            extensions=extensions,
-            select_subprotocol=lambda _protocol, _offered: self.subprotocol,
-            logger=wire,
-        )
-        request = Request(
-            head.target.decode("latin-1"),
-            Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in head.headers]),
-        )
-        response = handshake.accept(request)
-        if response.status_code != 101:
-            self._refuse(response.status_code, "WebSocket handshake refused")
+        assert self.head is not None
+        try:
+            response, self.ws = open_websocket(
+                self.head,
+                message.get("subprotocol"),
+                message.get("headers") or [],
+                max_message_bytes=self.settings.max_message_bytes,
+                compression=self.settings.compression,
+            )
+        except BadRequest as bad:
+            self._refuse(bad.status, bad.reason)
             self._disconnect(1006)
             return
-        for name, value in message.get("headers") or ():
-            response.headers[name.decode("latin-1")] = value.decode("latin-1")
-        handshake.send_response(response)
         self._log_handshake("[accepted]")
-        # NOTE: a second sans-I/O protocol starts in OPEN, so its parser reads frames.
-        limit = self.settings.max_message_bytes
-        self.ws = ServerProtocol(state=WS_OPEN, max_size=limit, logger=wire)
-        self.ws.extensions = handshake.extensions
         self.phase = OPEN
         self._cancel_timer()
         sock = self.transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.settings.socket_send_buffer)
         self.transport.set_write_buffer_limits(high=self.settings.write_high_water)
-        for chunk in handshake.data_to_send():
-            self.transport.write(chunk)
+        self.transport.write(response)
         self.activity.last = monotonic()
         if self.settings.ping_interval > 0:
             self.timer = self.loop.call_later(self.settings.ping_interval, self._keepalive)
@@ -346,40 +230,10 @@ class PachinkoProtocol(asyncio.Protocol):
             self.data_received(early)
 
     def _frames(self) -> None:
-        """Hand the frames just parsed to the app; write what the core wants written."""
+        """Hand the messages just parsed to the app; write what the core wants written."""
         ws = self.ws
-        for frame in ws.events_received():
-            opcode = frame.opcode
-            if opcode is TEXT or opcode is BINARY:
-                if frame.fin:
-                    if opcode is TEXT:
-                        try:
-                            text = frame.data.decode()
-                        except UnicodeDecodeError:
-                            ws.fail(1007, "invalid UTF-8")
-                            break
-                        self._deliver({"type": "websocket.receive", "text": text})
-                    else:
-                        self._deliver({"type": "websocket.receive", "bytes": bytes(frame.data)})
-                    continue
-                self.fragments = []
-                self.utf8 = codecs.getincrementaldecoder("utf-8")() if opcode is TEXT else None
-            elif opcode is not CONT:
-                continue  # NOTE: pings (answered by the core), pongs and close: activity only
-            assert self.fragments is not None
-            self.fragments.append(bytes(frame.data))
-            if self.utf8 is not None:
-                try:  # NOTE: fail fast, on the fragment that breaks UTF-8
-                    self.utf8.decode(frame.data, frame.fin)
-                except UnicodeDecodeError:
-                    ws.fail(1007, "invalid UTF-8")
-                    break
-            if frame.fin:
-                data, self.fragments = b"".join(self.fragments), None
-                if self.utf8 is not None:
-                    self._deliver({"type": "websocket.receive", "text": data.decode()})
-                else:
-                    self._deliver({"type": "websocket.receive", "bytes": data})
+        for event in self.assembler.events(ws):
+            self._deliver(event)
         self._flush()
         if ws.close_rcvd is not None or ws.eof_sent:
             if self.phase == OPEN:
@@ -464,12 +318,3 @@ class PachinkoProtocol(asyncio.Protocol):
         if not self.is_reading_paused:
             self.is_reading_paused = True
             self.transport.pause_reading()
-
-    def _cancel_timer(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-
-
-def _address(info: Any) -> tuple[str, int] | None:
-    return (str(info[0]), int(info[1])) if isinstance(info, tuple) and len(info) >= 2 else None
