@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 from typing import Any
 
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
@@ -118,7 +120,13 @@ class Gate(asyncio.Protocol):
         self._abort()
 
     def _abort(self) -> None:
+        """Drop the connection now, unsent data included (a reset, not a lingering close)."""
         if self.phase != DONE:
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:
+                # NOTE: without this the kernel keeps the unread bytes and retries for
+                # minutes on an orphaned socket; the peer would never learn it was dropped.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.transport.abort()
 
     def _cancel_timer(self) -> None:

@@ -97,6 +97,8 @@ class Served:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
         self._reader.join(timeout=5)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
 
 
 def fd_count(pid: int) -> int:

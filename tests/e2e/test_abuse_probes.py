@@ -1,0 +1,261 @@
+"""Issue 9's abuse probes against a real `pachinko serve` process on loopback, bounded.
+
+Each one attacks as a client would and measures the server from outside:
+its descriptors (/proc/PID/fd), its peak RSS, its log and its exit status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import select
+import signal
+import socket
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import APPS
+from probes import (
+    RawClient,
+    Served,
+    fd_count,
+    frame,
+    memory_kib,
+    raise_file_limit,
+    reset_peak_rss,
+    upgrade_request,
+)
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+MANIFEST = APPS / "abuse" / "pachinko.toml"
+SEND_TIMEOUT = 1.0  # the manifest's
+HANDSHAKE_TIMEOUT = 2.0  # the manifest's
+MAX_MESSAGE_BYTES = 1_048_576  # the manifest's
+BOMBS = 1
+
+
+@pytest.fixture
+def served() -> Iterator[Served]:
+    raise_file_limit(6000)
+    with Served(MANIFEST) as server:
+        yield server
+
+
+async def wait_for_fds(pid: int, target: int, timeout: float) -> int:
+    """Poll the server's descriptor count (no event exists for it) until <= target."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    # NOTE: another process's descriptor table has no event to wait on.
+    while (count := fd_count(pid)) > target and loop.time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    return count
+
+
+def stalled_reader(port: int) -> socket.socket:
+    """Upgrade over a socket with a tiny receive buffer, then never read again."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(upgrade_request("/fan"))
+    response = b""
+    while not response.endswith(b"\r\n\r\n"):
+        response += sock.recv(1)  # byte by byte: nothing past the head
+    assert response.startswith(b"HTTP/1.1 101"), response
+    return sock
+
+
+def wait_lost(sock: socket.socket, timeout: float) -> bool:
+    """Block until the peer resets or ends the connection, without reading its data."""
+    poller = select.poll()
+    poller.register(sock, select.POLLRDHUP | select.POLLERR | select.POLLHUP)
+    events = poller.poll(timeout * 1000)
+    return any(mask & (select.POLLRDHUP | select.POLLERR | select.POLLHUP) for _, mask in events)
+
+
+TICK = re.compile(r'"seq":(\d+)')
+
+
+async def test_stalled_readers_are_dropped_while_500_clients_get_every_broadcast_in_order(
+    served: Served,
+) -> None:
+    baseline = fd_count(served.pid)
+    count, size, every = 60, 16_384, 0.1  # 160 KB/s to every member for 6 s
+    healthy: list[ClientConnection] = [
+        await connect(served.url + "/fan", compression=None, max_queue=None) for _ in range(500)
+    ]
+    stalled = [stalled_reader(served.port) for _ in range(5)]
+    try:
+
+        async def follow(ws: ClientConnection) -> list[int]:
+            seen = []
+            while len(seen) < count:
+                data = await asyncio.wait_for(ws.recv(), 30)
+                match = TICK.search(data[:80])
+                if match:
+                    seen.append(int(match.group(1)))
+            return seen
+
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        losses = [loop.run_in_executor(None, wait_lost, sock, 15.0) for sock in stalled]
+        followers = [asyncio.ensure_future(follow(ws)) for ws in healthy]
+        blast = {"type": "blast", "payload": {"count": count, "size": size, "every": every}}
+        await healthy[0].send(json.dumps(blast))
+        lost_at = []
+        for loss in asyncio.as_completed(losses):
+            assert await loss, "a stalled reader kept its socket"
+            lost_at.append(loop.time() - started)
+        sequences = await asyncio.gather(*followers)
+        assert all(seq == list(range(count)) for seq in sequences)
+        # ~400 KB fill the stalled path (2.5 s), then send_timeout to the 1013 and
+        # send_timeout to the abort; the broadcast itself lasts 6 s.
+        assert max(lost_at) < 2.5 + 2 * SEND_TIMEOUT + 1.5, lost_at
+        assert "dropping slow consumer" in "".join(served.lines)
+    finally:
+        for sock in stalled:
+            sock.close()
+        await asyncio.gather(*(ws.close() for ws in healthy))
+    assert await wait_for_fds(served.pid, baseline, 10) <= baseline
+
+
+async def test_silent_and_slowloris_sockets_are_closed_at_the_handshake_timeout(
+    served: Served,
+) -> None:
+    baseline = fd_count(served.pid)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    silent = [await asyncio.open_connection("127.0.0.1", served.port) for _ in range(1000)]
+    slow = [await asyncio.open_connection("127.0.0.1", served.port) for _ in range(1000)]
+    stop = asyncio.Event()
+
+    async def drip(writer: asyncio.StreamWriter) -> None:
+        writer.write(b"GET /work HTTP/1.1\r\n")
+        with __import__("contextlib").suppress(ConnectionError):
+            while not stop.is_set():
+                writer.write(b"X")
+                await asyncio.wait([asyncio.ensure_future(stop.wait())], timeout=0.5)
+
+    async def closed_after(reader: asyncio.StreamReader) -> float:
+        with __import__("contextlib").suppress(ConnectionError):
+            await asyncio.wait_for(reader.read(), HANDSHAKE_TIMEOUT + 10)
+        return loop.time() - started
+
+    drips = [asyncio.ensure_future(drip(w)) for _, w in slow]
+    closes = [asyncio.ensure_future(closed_after(r)) for r, _ in silent + slow]
+    try:
+        # Meanwhile a real client is served, again and again.
+        served_rounds = 0
+        while not all(c.done() for c in closes[:1]) or served_rounds < 5:
+            async with connect(served.url + "/work", compression=None, open_timeout=5) as ws:
+                await ws.send(json.dumps({"type": "echo", "payload": served_rounds, "id": 1}))
+                assert json.loads(await ws.recv())["payload"] == served_rounds
+            served_rounds += 1
+        times = await asyncio.gather(*closes)
+    finally:
+        stop.set()
+        await asyncio.gather(*drips, return_exceptions=True)
+        for _, writer in silent + slow:
+            writer.transport.abort()
+    assert served_rounds >= 5
+    assert min(times) >= HANDSHAKE_TIMEOUT - 0.1
+    assert max(times) < HANDSHAKE_TIMEOUT + 5.0, max(times)
+    assert await wait_for_fds(served.pid, baseline, 10) <= baseline
+
+
+async def test_a_decompression_bomb_closes_1009_without_inflating_it(served: Served) -> None:
+    deflate = zlib.compressobj(wbits=-15)
+    bomb = deflate.compress(b"\0" * 512 * 2**20) + deflate.flush(zlib.Z_SYNC_FLUSH)
+    assert len(bomb) < MAX_MESSAGE_BYTES  # 512 MiB inflated, ~0.5 MB on the wire
+    extension = "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+    clients = [await RawClient.connect(served.port, "/work", extra=extension) for _ in range(BOMBS)]
+    try:
+        async with connect(served.url + "/work", compression=None) as ws:  # warm up the path
+            await ws.send(json.dumps({"type": "echo", "payload": "x" * 100_000}))
+            await ws.recv()
+        reset_peak_rss(served.pid)
+        baseline = memory_kib(served.pid)["VmRSS"]
+        for client in clients:
+            client.send(frame(0x2, bomb[:-4], rsv=4))
+        codes = await asyncio.gather(*(c.close_code(timeout=20) for c in clients))
+        peak = memory_kib(served.pid)["VmHWM"]
+    finally:
+        for client in clients:
+            client.close()
+    assert codes == [1009] * BOMBS
+    assert (peak - baseline) * 1024 < 2 * MAX_MESSAGE_BYTES, (baseline, peak)
+
+
+async def test_sigterm_with_800_requests_in_flight_answers_or_errors_each_and_exits_0(
+    served: Served,
+) -> None:
+    clients = [await connect(served.url + "/work", compression=None) for _ in range(200)]
+    try:
+        for ws in clients:
+            for n in range(4):
+                await ws.send(json.dumps({"type": "work", "payload": {"n": n, "seconds": 1.0}}))
+        # Every client's first request is running once it says so.
+        for ws in clients:
+            assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {
+                "type": "started",
+                "payload": 0,
+            }
+        os.kill(served.pid, signal.SIGTERM)
+
+        async def outcome(ws: ClientConnection) -> tuple[list[int], int | None]:
+            answered = []
+            try:
+                while True:
+                    frame_ = json.loads(await asyncio.wait_for(ws.recv(), 15))
+                    if frame_["type"] == "work.reply":
+                        answered.append(frame_["payload"]["n"])
+            except ConnectionClosed as closed:
+                return answered, closed.rcvd.code if closed.rcvd else None
+
+        outcomes = await asyncio.gather(*(outcome(ws) for ws in clients))
+    finally:
+        await asyncio.gather(*(ws.close() for ws in clients), return_exceptions=True)
+    assert served.process.wait(timeout=20) == 0
+    # The 200 running handlers replied; the 600 frames not yet started are errored
+    # by the 1001 close (never half-run): each of the 800 answered or errored.
+    assert all(answered == [0] and code == 1001 for answered, code in outcomes), outcomes[:3]
+
+
+async def test_a_100_mb_header_block_gets_431_without_buffering_it(served: Served) -> None:
+    reset_peak_rss(served.pid)
+    baseline = memory_kib(served.pid)["VmRSS"]
+    reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+    chunk = b"X-Pad: " + b"a" * 65_000 + b"\r\n"
+
+    async def flood() -> int:
+        sent = 0
+        writer.write(b"GET /work HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n")
+        try:
+            while sent < 100 * 2**20:
+                writer.write(chunk)
+                await writer.drain()
+                sent += len(chunk)
+        except ConnectionError:
+            pass
+        return sent
+
+    sending = asyncio.ensure_future(flood())
+    try:
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 20)
+    finally:
+        sending.cancel()
+        await asyncio.gather(sending, return_exceptions=True)
+        writer.transport.abort()
+    assert head.startswith(b"HTTP/1.1 431 "), head[:80]
+    assert (memory_kib(served.pid)["VmHWM"] - baseline) < 16 * 1024
+
+
+def test_the_probe_manifest_is_the_one_documented() -> None:
+    text = Path(MANIFEST).read_text()
+    assert 'compression = "deflate"' in text
+    assert 'send_timeout = "1s"' in text
+    assert 'handshake_timeout = "2s"' in text
