@@ -113,10 +113,13 @@ class Gate(asyncio.Protocol):
         inner.data_received(data)
 
     def _expired(self) -> None:
-        if self.phase in (HEAD, CONNECTING):
+        if self.phase == HEAD:  # NOTE: nothing written yet: a plain close (FIN) frees it
             self.registry.warn("handshake", "closing a connection: no upgrade within the timeout")
-            if self.phase == CONNECTING:
-                self._disconnect(1006)
+            self.transport.close()
+            return
+        if self.phase == CONNECTING:
+            self.registry.warn("handshake", "closing a connection: the app did not accept in time")
+            self._disconnect(1006)
         self._abort()
 
     def _abort(self) -> None:

@@ -9,6 +9,7 @@ from collections import deque
 from time import monotonic
 from typing import Any
 
+from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
@@ -16,6 +17,7 @@ from pachinko.runtime.options import Activity
 from pachinko.serve.gate import CLOSING, CONNECTING, DONE, HEAD, OPEN, REFUSED, Gate
 from pachinko.serve.handshake import BadRequest, Head, address
 from pachinko.serve.handshake import websocket_scope as make_scope
+from pachinko.serve.inflation import InflationGuard
 from pachinko.serve.wire import Assembler, open_websocket
 
 log = logging.getLogger("pachinko")
@@ -54,6 +56,7 @@ class PachinkoProtocol(Gate):
         self.drained: asyncio.Future[None] | None = None
         self.close_code: int | None = None  # the disconnect code the app receives
         self.assembler = Assembler()
+        self.guard: InflationGuard | None = None
         self.ping_sent = 0.0
         self.task: asyncio.Task[None] | None = None
 
@@ -63,7 +66,12 @@ class PachinkoProtocol(Gate):
         phase = self.phase
         if phase in (OPEN, CLOSING):
             self.activity.last = monotonic()
-            self.ws.receive_data(data)
+            if self.guard is not None and not self.guard.feed(data):
+                self.guard = None
+                if self.ws.state is WS_OPEN:
+                    self.ws.fail(1009, "message too big once inflated")
+            else:
+                self.ws.receive_data(data)
             self._frames()
         elif phase == HEAD:
             self._head(data)
@@ -212,6 +220,9 @@ class PachinkoProtocol(Gate):
             self._disconnect(1006)
             return
         self._log_handshake("[accepted]")
+        for extension in self.ws.extensions:
+            if isinstance(extension, PerMessageDeflate):
+                self.guard = InflationGuard(extension, self.settings.max_message_bytes)
         self.phase = OPEN
         self._cancel_timer()
         sock = self.transport.get_extra_info("socket")

@@ -162,7 +162,8 @@ async def test_a_peer_that_never_answers_pings_is_closed_with_1001(server: LiveS
             assert struct.unpack("!H", payload[:2])[0] == 1001
             break
         assert pings >= 1
-        assert loop.time() - started >= 0.6  # one interval to the ping, one to its deadline
+        # One interval to the ping, one to its deadline (counted from accept, just before).
+        assert loop.time() - started >= 0.55
     finally:
         client.close()
 
@@ -176,6 +177,26 @@ async def test_compression_is_off_unless_the_manifest_asks_for_deflate(
         assert "permessage-deflate" in deflated.response.headers["Sec-WebSocket-Extensions"]
         await deflated.send(json.dumps({"type": "echo", "payload": "z" * 50_000}))
         assert json.loads(await deflated.recv())["payload"] == "z" * 50_000
+
+
+async def test_compressed_traffic_under_the_limit_flows_and_one_byte_over_closes_1009(
+    deflating: LiveServer,
+) -> None:
+    async with connect(deflating.url + "/echo", max_size=None) as ws:
+        # Context takeover across messages, sizes up to the limit, and fragments.
+        for n in range(40):
+            text = f"{n} " + "abc" * (n * 500) + str(n) * 7
+            await ws.send(json.dumps({"type": "echo", "payload": text}))
+            assert json.loads(await ws.recv())["payload"] == text
+        whole = json.dumps({"type": "echo", "payload": "q" * 60_000})
+        assert len(whole) <= 65_536
+        await ws.send(iter([whole[:20_000], whole[20_000:40_000], whole[40_000:]]))
+        assert json.loads(await ws.recv())["payload"] == "q" * 60_000
+        await ws.send(iter(["[", " " * 65_535, "]"]))  # 65,537 bytes once inflated
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1009
 
 
 async def test_a_small_frame_inflating_past_the_limit_closes_with_1009(
