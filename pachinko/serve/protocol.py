@@ -18,7 +18,7 @@ from pachinko.serve.gate import CLOSING, CONNECTING, DONE, HEAD, OPEN, REFUSED, 
 from pachinko.serve.handshake import BadRequest, Head, address
 from pachinko.serve.handshake import websocket_scope as make_scope
 from pachinko.serve.inflation import InflationGuard
-from pachinko.serve.wire import Assembler, open_websocket
+from pachinko.serve.wire import Assembler, data_frame, open_websocket
 
 log = logging.getLogger("pachinko")
 access = logging.getLogger("uvicorn.error")  # NOTE: where uvicorn logs WebSocket handshakes
@@ -57,6 +57,7 @@ class PachinkoProtocol(Gate):
         self.close_code: int | None = None  # the disconnect code the app receives
         self.assembler = Assembler()
         self.guard: InflationGuard | None = None
+        self.held: list[bytes] | None = None  # the core's close output, held back
         self.ping_sent = 0.0
         self.task: asyncio.Task[None] | None = None
 
@@ -159,6 +160,8 @@ class PachinkoProtocol(Gate):
         """ASGI receive: the next event; `websocket.disconnect` again once closed."""
         events = self.events
         while not events:
+            if self.held is not None:
+                self._release()
             if self.close_code is not None:
                 return {"type": "websocket.disconnect", "code": self.close_code}
             self.waiter = self.loop.create_future()
@@ -183,7 +186,9 @@ class PachinkoProtocol(Gate):
             if self.phase != OPEN:
                 raise Disconnected("the WebSocket is closed")
             text = message.get("text")
-            if text is not None:
+            if self.held is not None:  # the peer's close is held back: frame it here
+                self.transport.write(data_frame(self.ws, text, message.get("bytes")))
+            elif text is not None:
                 self.ws.send_text(text.encode())
             else:
                 self.ws.send_binary(message["bytes"])
@@ -198,6 +203,8 @@ class PachinkoProtocol(Gate):
                 self._log_handshake("403")
                 self._refuse(403, "WebSocket refused")
                 self._disconnect(1006)
+            elif self.held is not None:
+                self._release()
             elif self.phase == OPEN:
                 self._close(message.get("code") or 1000, message.get("reason") or "")
         else:
@@ -245,15 +252,35 @@ class PachinkoProtocol(Gate):
         ws = self.ws
         for event in self.assembler.events(ws):
             self._deliver(event)
-        self._flush()
+        if self.held is not None:
+            return
         if ws.close_rcvd is not None or ws.eof_sent:
+            if self.events and self.phase == OPEN:
+                # NOTE: messages that came before a close (or a protocol error) get their
+                # answers first: the close waits until the app asks for the next event.
+                self.held = ws.data_to_send()
+                self.is_delivering = False
+                self._cancel_timer()
+                self.timer = self.loop.call_later(self.settings.send_timeout, self._release)
+                return
+            self._flush()
             if self.phase == OPEN:
                 self.phase = CLOSING
             sent = ws.close_sent
             self._disconnect(ws.close_rcvd.code if ws.close_rcvd else sent.code if sent else 1006)
+        else:
+            self._flush()
 
-    def _flush(self) -> None:
-        for chunk in self.ws.data_to_send():
+    def _release(self) -> None:
+        """Write the held close now that the app has answered what came before it."""
+        held, self.held = self.held, None
+        if held is not None and self.phase == OPEN:
+            self.stop_delivering()  # NOTE: on the timer, what the app has not taken is dropped
+            self._flush(held)
+            self._frames()
+
+    def _flush(self, chunks: list[bytes] | None = None) -> None:
+        for chunk in self.ws.data_to_send() if chunks is None else chunks:
             if chunk:
                 self.transport.write(chunk)
             else:  # NOTE: the core's end of stream: the server closes TCP after a close

@@ -8,7 +8,7 @@ from typing import Any
 
 from websockets.datastructures import Headers
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
-from websockets.frames import Opcode
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.server import ServerProtocol
@@ -102,3 +102,10 @@ class Assembler:
                 else:
                     out.append({"type": "websocket.receive", "bytes": data})
         return out
+
+
+def data_frame(ws: ServerProtocol, text: str | None, data: bytes | None) -> bytes:
+    """A server data frame built outside the core, for when its state forbids sending."""
+    if text is not None:
+        return Frame(TEXT, text.encode()).serialize(mask=False, extensions=ws.extensions)
+    return Frame(BINARY, data or b"").serialize(mask=False, extensions=ws.extensions)
