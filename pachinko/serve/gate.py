@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import struct
 from typing import Any
 
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
-from pachinko.serve.handshake import BadRequest, Head, check_upgrade, parse_head, refusal
+from pachinko.runtime.options import Activity
+from pachinko.serve.handshake import (
+    BadRequest,
+    Head,
+    address,
+    check_upgrade,
+    parse_head,
+    refusal,
+    websocket_scope,
+)
 from pachinko.serve.settings import Registry, ServeSettings
 
+access = logging.getLogger("uvicorn.error")  # NOTE: where uvicorn logs WebSocket handshakes
+
 HEAD, CONNECTING, OPEN, CLOSING, REFUSED, DONE = range(6)
+
+
+class Disconnected(ConnectionError):
+    """The app sent on a WebSocket that is closing or closed."""
 
 
 class Gate(asyncio.Protocol):
@@ -38,6 +54,9 @@ class Gate(asyncio.Protocol):
         self.buffer = bytearray()
         self.timer: asyncio.TimerHandle | None = None
         self.head: Head | None = None
+        self.is_reading_paused = False
+        self.is_paused = False  # the transport's buffer is over its high-water mark
+        self.drained: asyncio.Future[None] | None = None
 
     def _start(self, head: Head, rest: bytes) -> None:
         """Serve a checked WebSocket upgrade; `rest` is what followed its head."""
@@ -136,3 +155,65 @@ class Gate(asyncio.Protocol):
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+
+    def pause_writing(self) -> None:
+        self.is_paused = True
+
+    def resume_writing(self) -> None:
+        self.is_paused = False
+        self._wake_writers()
+
+    async def _wait_writable(self) -> None:
+        if self.drained is None:
+            self.drained = self.loop.create_future()
+        await asyncio.shield(self.drained)
+        if self.phase == DONE:
+            raise Disconnected("the connection was lost")
+
+    def _wake_writers(self) -> None:
+        drained, self.drained = self.drained, None
+        if drained is not None and not drained.done():
+            drained.set_result(None)
+
+    def _pause_reading(self) -> None:
+        if not self.is_reading_paused:
+            self.is_reading_paused = True
+            self.transport.pause_reading()
+
+    def _close_timer(self) -> None:
+        self._cancel_timer()
+        self.timer = self.loop.call_later(self.settings.send_timeout, self._abort)
+
+    def _log_handshake(self, outcome: str) -> None:
+        if access.isEnabledFor(logging.INFO):
+            peer = self.transport.get_extra_info("peername")
+            client = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "-"
+            target = self.head.target.decode("latin-1") if self.head else "-"
+            access.info('%s - "WebSocket %s" %s', client, target, outcome)
+
+    def _shrink_buffers(self) -> None:
+        """Small kernel and transport send buffers: a peer that does not read makes
+        `send` wait within pachinko's `send_timeout`, not after megabytes."""
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.settings.socket_send_buffer)
+        self.transport.set_write_buffer_limits(high=self.settings.write_high_water)
+
+    def _resume_reading(self) -> None:
+        if self.is_reading_paused:
+            self.is_reading_paused = False
+            self.transport.resume_reading()
+
+    def _scope(self, activity: Activity) -> dict[str, object]:
+        """The ASGI scope of the upgrade request just read."""
+        assert self.head is not None
+        transport = self.transport
+        return websocket_scope(
+            self.head,
+            server=address(transport.get_extra_info("sockname")),
+            client=address(transport.get_extra_info("peername")),
+            root_path=self.config.root_path,
+            state=self.app_state.copy(),
+            activity=activity,
+            is_tls=transport.get_extra_info("sslcontext") is not None,
+        )

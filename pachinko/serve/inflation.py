@@ -6,6 +6,7 @@ import zlib
 
 from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.frames import apply_mask
+from websockets.protocol import Protocol
 
 _TAIL = b"\x00\x00\xff\xff"  # RFC 7692 7.2.2: what the sender stripped from each message
 _STEP = 65_536  # inflated bytes produced (and dropped) per zlib call
@@ -105,3 +106,11 @@ class InflationGuard:
             self.is_off = True  # the core reports the broken stream (1002)
             return True
         return self.total <= self.limit
+
+
+def guard_for(ws: Protocol, limit: int) -> InflationGuard | None:
+    """A guard when the connection negotiated permessage-deflate, else None."""
+    for extension in ws.extensions:
+        if isinstance(extension, PerMessageDeflate):
+            return InflationGuard(extension, limit)
+    return None

@@ -4,31 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections import deque
 from time import monotonic
 from typing import Any
 
-from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from pachinko.runtime.options import Activity
-from pachinko.serve.gate import CLOSING, CONNECTING, DONE, HEAD, OPEN, REFUSED, Gate
-from pachinko.serve.handshake import BadRequest, Head, address
-from pachinko.serve.handshake import websocket_scope as make_scope
-from pachinko.serve.inflation import InflationGuard
+from pachinko.serve.gate import CLOSING, CONNECTING, DONE, HEAD, OPEN, REFUSED, Disconnected, Gate
+from pachinko.serve.handshake import BadRequest, Head
+from pachinko.serve.inflation import InflationGuard, guard_for
 from pachinko.serve.wire import Assembler, data_frame, open_websocket
 
 log = logging.getLogger("pachinko")
-access = logging.getLogger("uvicorn.error")  # NOTE: where uvicorn logs WebSocket handshakes
 
 WS_OPEN = State.OPEN
 MAX_EVENTS = 64  # frames received and not yet taken by the app before reading pauses
-
-
-class Disconnected(ConnectionError):
-    """The app sent on a WebSocket that is closing or closed."""
 
 
 class PachinkoProtocol(Gate):
@@ -51,9 +43,6 @@ class PachinkoProtocol(Gate):
         self.waiter: asyncio.Future[None] | None = None
         self.is_waiting = False  # the app waits in `receive`
         self.is_delivering = True
-        self.is_reading_paused = False
-        self.is_paused = False  # the transport's buffer is over its high-water mark
-        self.drained: asyncio.Future[None] | None = None
         self.close_code: int | None = None  # the disconnect code the app receives
         self.assembler = Assembler()
         self.guard: InflationGuard | None = None
@@ -98,13 +87,6 @@ class PachinkoProtocol(Gate):
             self._disconnect(1006)
         self.registry.changed()
 
-    def pause_writing(self) -> None:
-        self.is_paused = True
-
-    def resume_writing(self) -> None:
-        self.is_paused = False
-        self._wake_writers()
-
     def shutdown(self) -> None:
         """uvicorn's shutdown: close with 1001 whatever is still open."""
         if self.phase == OPEN:
@@ -120,16 +102,7 @@ class PachinkoProtocol(Gate):
         self.phase = CONNECTING
         self.head = head
         self.buffer = bytearray(rest)
-        transport = self.transport
-        scope = make_scope(
-            head,
-            server=address(transport.get_extra_info("sockname")),
-            client=address(transport.get_extra_info("peername")),
-            root_path=self.config.root_path,
-            state=self.app_state.copy(),
-            activity=self.activity,
-            is_tls=transport.get_extra_info("sslcontext") is not None,
-        )
+        scope = self._scope(self.activity)
         self.events.append({"type": "websocket.connect"})
         task = self.task = self.loop.create_task(self._run(scope))
         self.server_state.tasks.add(task)
@@ -149,13 +122,6 @@ class PachinkoProtocol(Gate):
             self._close(code, "")
         self.registry.changed()
 
-    def _log_handshake(self, outcome: str) -> None:
-        if access.isEnabledFor(logging.INFO):
-            peer = self.transport.get_extra_info("peername")
-            client = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "-"
-            target = self.head.target.decode("latin-1") if self.head else "-"
-            access.info('%s - "WebSocket %s" %s', client, target, outcome)
-
     async def receive(self) -> dict[str, Any]:
         """ASGI receive: the next event; `websocket.disconnect` again once closed."""
         events = self.events
@@ -174,9 +140,8 @@ class PachinkoProtocol(Gate):
                 self.is_waiting = False
                 self.waiter = None
         event = events.popleft()
-        if self.is_reading_paused and len(events) < MAX_EVENTS // 4:
-            self.is_reading_paused = False
-            self.transport.resume_reading()
+        if len(events) < MAX_EVENTS // 4:
+            self._resume_reading()
         return event
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -227,22 +192,15 @@ class PachinkoProtocol(Gate):
             self._disconnect(1006)
             return
         self._log_handshake("[accepted]")
-        for extension in self.ws.extensions:
-            if isinstance(extension, PerMessageDeflate):
-                self.guard = InflationGuard(extension, self.settings.max_message_bytes)
+        self.guard = guard_for(self.ws, self.settings.max_message_bytes)
         self.phase = OPEN
         self._cancel_timer()
-        sock = self.transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.settings.socket_send_buffer)
-        self.transport.set_write_buffer_limits(high=self.settings.write_high_water)
+        self._shrink_buffers()
         self.transport.write(response)
         self.activity.last = monotonic()
         if self.settings.ping_interval > 0:
             self.timer = self.loop.call_later(self.settings.ping_interval, self._keepalive)
-        if self.is_reading_paused:
-            self.is_reading_paused = False
-            self.transport.resume_reading()
+        self._resume_reading()
         if self.buffer:
             early, self.buffer = bytes(self.buffer), bytearray()
             self.data_received(early)
@@ -313,10 +271,6 @@ class PachinkoProtocol(Gate):
         self.phase = CLOSING
         self._close_timer()
 
-    def _close_timer(self) -> None:
-        self._cancel_timer()
-        self.timer = self.loop.call_later(self.settings.send_timeout, self._abort)
-
     def _keepalive(self) -> None:
         if self.phase != OPEN:
             return
@@ -339,20 +293,3 @@ class PachinkoProtocol(Gate):
     def is_idle(self) -> bool:
         """No handler of the app runs here: it waits for a frame, or the connection ended."""
         return self.is_waiting or self.phase in (REFUSED, DONE) or self.task is None
-
-    async def _wait_writable(self) -> None:
-        if self.drained is None:
-            self.drained = self.loop.create_future()
-        await asyncio.shield(self.drained)
-        if self.phase == DONE:
-            raise Disconnected("the connection was lost")
-
-    def _wake_writers(self) -> None:
-        drained, self.drained = self.drained, None
-        if drained is not None and not drained.done():
-            drained.set_result(None)
-
-    def _pause_reading(self) -> None:
-        if not self.is_reading_paused:
-            self.is_reading_paused = True
-            self.transport.pause_reading()
