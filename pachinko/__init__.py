@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from pachinko.build import build
-from pachinko.errors import Diagnostic, ManifestError, PachinkoError, Reject, RoomFull
+from pachinko.errors import (
+    Diagnostic,
+    ManifestError,
+    PachinkoError,
+    Reject,
+    RoomFull,
+    UnknownConnection,
+)
 from pachinko.manifest import Manifest, load
 from pachinko.runtime.app import App, connection_manager, install
 from pachinko.runtime.connection import Connection
@@ -29,6 +36,7 @@ __all__ = [
     "Reject",
     "RoomFull",
     "RoomOptions",
+    "UnknownConnection",
     "WebSocketConnectionManager",
     "WebSocketResource",
     "WebSocketRouter",

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable
+from typing import Protocol
 
 from pachinko.backends.base import Backend
 from pachinko.backends.memory import MemoryBackend
 from pachinko.errors import RoomFull, UnknownConnection
-from pachinko.runtime.connection import Connection
 from pachinko.runtime.frames import Event
-from pachinko.runtime.options import RoomOptions, RoomTable
+from pachinko.runtime.options import Activity, RoomOptions, RoomTable
+from pachinko.runtime.outbox import Outbox
 
 log = logging.getLogger("pachinko")
+
+
+class Member(Protocol):
+    """What the manager needs of a local connection (a `pachinko.Connection` is one)."""
+
+    id: str
+    rooms: frozenset[str]
+    state: dict[str, object]
+    outbox: Outbox
+    activity: Activity
+
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
 
 
 class WebSocketConnectionManager:
@@ -25,8 +38,8 @@ class WebSocketConnectionManager:
     def __init__(self, backend: Backend | None = None, rooms: Iterable[RoomOptions] = ()) -> None:
         self.backend: Backend = backend if backend is not None else MemoryBackend()
         self.room_table = RoomTable(tuple(rooms))
-        self._by_id: dict[str, Connection] = {}
-        self._local: dict[str, set[Connection]] = {}
+        self._by_id: dict[str, Member] = {}
+        self._local: dict[str, set[Member]] = {}
         self._is_started = False
 
     # -- lifecycle ----------------------------------------------------------
@@ -42,10 +55,10 @@ class WebSocketConnectionManager:
             self._is_started = False
             await self.backend.stop()
 
-    def register(self, conn: Connection) -> None:
+    def register(self, conn: Member) -> None:
         self._by_id[conn.id] = conn
 
-    async def unregister(self, conn: Connection) -> None:
+    async def unregister(self, conn: Member) -> None:
         """Forget a closed connection: leave its rooms (presence.leave) and drop it."""
         for room in tuple(conn.rooms):
             await self.leave(conn, room)
@@ -71,7 +84,7 @@ class WebSocketConnectionManager:
         """Send a frame to one connection, in whichever process holds it."""
         conn = self._by_id.get(connection_id)
         if conn is not None:
-            await conn.send(type, payload)
+            await conn.outbox.write(conn.outbox.encode(type, payload, None))
             return
         await self.backend.send_to(connection_id, type, payload)
 
@@ -81,7 +94,7 @@ class WebSocketConnectionManager:
     async def rooms(self) -> set[str]:
         return await self.backend.rooms()
 
-    async def connections(self, room: str | None = None) -> AsyncIterator[Connection]:
+    async def connections(self, room: str | None = None) -> AsyncIterator[Member]:
         """Iterate this process's connections, or its members of `room`."""
         found = self._by_id.values() if room is None else self._local.get(room, ())
         for conn in tuple(found):
@@ -91,7 +104,7 @@ class WebSocketConnectionManager:
         """Number of connections open in this process."""
         return len(self._by_id)
 
-    def get(self, connection_id: str) -> Connection:
+    def get(self, connection_id: str) -> Member:
         """Return a local connection; raises `UnknownConnection`."""
         try:
             return self._by_id[connection_id]
@@ -100,7 +113,7 @@ class WebSocketConnectionManager:
 
     # -- rooms -------------------------------------------------------------
 
-    async def join(self, conn: Connection, room: str) -> None:
+    async def join(self, conn: Member, room: str) -> None:
         """Add `conn` to `room`: replay history to it, then announce it (presence)."""
         if room in conn.rooms:
             return
@@ -110,14 +123,15 @@ class WebSocketConnectionManager:
         conn.rooms = conn.rooms | {room}
         self._local.setdefault(room, set()).add(conn)
         if options.history:
+            outbox = conn.outbox
             for type_, payload in await self.backend.history(room):
-                await conn.send(type_, payload)
+                await outbox.write(outbox.encode(type_, payload, None))
         if options.presence:
             await self.backend.publish(
                 room, "presence.join", _presence(room, conn), frozenset((conn.id,))
             )
 
-    async def leave(self, conn: Connection, room: str) -> None:
+    async def leave(self, conn: Member, room: str) -> None:
         """Remove `conn` from `room` and announce it to the others (presence)."""
         if room not in conn.rooms:
             return
@@ -146,7 +160,7 @@ class WebSocketConnectionManager:
         if connection_id is not None:
             conn = self._by_id.get(connection_id)
             if conn is not None:
-                conn.push(conn.encode_event(type_, payload, None))
+                conn.outbox.push(conn.outbox.encode(type_, payload, None))
             return
         members = self._local.get(room) if room is not None else None
         if not members:
@@ -158,24 +172,26 @@ class WebSocketConnectionManager:
         for conn in tuple(members):
             if exclude and conn.id in exclude:
                 continue
-            if conn.codec is not codec:
-                codec = conn.codec
+            outbox = conn.outbox
+            if outbox.codec is not codec:
+                codec = outbox.codec
                 event = events.get(codec) or events.setdefault(
-                    codec, conn.encode_event(type_, payload, None)
+                    codec, outbox.encode(type_, payload, None)
                 )
-            # NOTE: Connection.push inlined; this loop runs once per member per broadcast.
-            if conn.is_closed:
+            # PERF: inlines Outbox.push (its documented fields); this loop runs once per
+            # member per broadcast. tests/unit/runtime/test_outbox.py runs both paths.
+            if outbox.is_closed:
                 continue
-            if conn.write_started or conn._outbox:
-                conn.enqueue(event)
+            if outbox.write_started or outbox.queue:
+                outbox.enqueue(event)
                 continue
-            write = conn._send(event).__await__()
+            write = outbox.send(event).__await__()
             try:
                 for pending in write:
-                    conn.finish_later(write, pending)
+                    outbox.finish_later(write, pending)
                     break
             except Exception:
-                conn.is_closed = True
+                outbox.is_closed = True
 
 
 def _as_ids(exclude: str | Iterable[str] | None) -> frozenset[str]:
@@ -186,5 +202,5 @@ def _as_ids(exclude: str | Iterable[str] | None) -> frozenset[str]:
     return frozenset(exclude)
 
 
-def _presence(room: str, conn: Connection) -> dict[str, object]:
+def _presence(room: str, conn: Member) -> dict[str, object]:
     return {"room": room, "connection": conn.id, "user": conn.state.get("user")}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -98,3 +100,41 @@ def test_the_manifest_is_found_by_ini_option_then_env_then_nearest_file(
 def test_no_manifest_anywhere_is_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PACHINKO_MANIFEST", raising=False)
     assert find_manifest(Path("/test_x.py"), fake_config(tmp_path)) is None
+
+
+RUNNER_CONFTEST = """
+def pytest_configure(config):
+    # Stands in for pytest-asyncio: a plugin registered under its name.
+    config.pluginmanager.register(object(), "asyncio")
+"""
+RUNNER_TESTS = """
+import asyncio
+import subprocess
+import sys
+import pytest
+
+@pytest.mark.pachinko_async
+async def test_marked():
+    await asyncio.sleep(0)
+
+async def test_unmarked():
+    await asyncio.sleep(0)
+"""
+
+
+def test_with_another_async_runner_loaded_only_marked_tests_are_run_by_pachinko(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "conftest.py").write_text(RUNNER_CONFTEST)
+    (tmp_path / "test_runner.py").write_text(RUNNER_TESTS)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert "PASSED test_runner.py::test_marked" in done.stdout, done.stdout
+    # Left to the (stand-in) runner, which does not run it: pytest fails it.
+    assert "FAILED test_runner.py::test_unmarked" in done.stdout, done.stdout
