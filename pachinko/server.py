@@ -22,7 +22,6 @@ from pachinko.build import build_plan, runtime_limits
 from pachinko.loader.plan import Plan
 from pachinko.runtime.app import Lifespan, lifespan_of
 from pachinko.runtime.options import Limits
-from pachinko.runtime.router import WebSocketRouter
 from pachinko.serve import PachinkoProtocol, Registry, ServeSettings, raise_file_limit
 
 log = logging.getLogger("pachinko")
@@ -125,21 +124,9 @@ class Server(uvicorn.Server):
         lifespan = self._lifespan()
         timeout = self.config.settings.shutdown_timeout  # type: ignore[attr-defined]
         if lifespan is not None:
-            await drain(lifespan.router, self.registry, timeout)
+            await lifespan.router.drain(timeout)
         # NOTE: uvicorn then asks each remaining connection to shut down (1001 here).
         await super().shutdown(sockets)
-
-
-async def drain(router: WebSocketRouter, registry: Registry, timeout: float) -> None:
-    """Let running handlers finish and reply within `timeout`, then close all with 1001."""
-    router_drain = getattr(router, "drain", None)
-    if router_drain is not None:
-        await router_drain(timeout)
-        return
-    # STAND-IN until `WebSocketRouter.drain` lands on main (the lead's wins in the merge):
-    # the protocol already delivers no new frames, so an app waiting for one is done.
-    await registry.wait_idle(timeout)
-    await router.close_all(1001)
 
 
 def run(

@@ -12,7 +12,7 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from pachinko.runtime.options import Activity
-from pachinko.serve.gate import CLOSING, CONNECTING, DONE, HEAD, OPEN, REFUSED, Disconnected, Gate
+from pachinko.serve.gate import CLOSING, CONNECTING, DONE, HEAD, OPEN, Disconnected, Gate
 from pachinko.serve.handshake import BadRequest, Head
 from pachinko.serve.inflation import InflationGuard, guard_for
 from pachinko.serve.wire import Assembler, data_frame, open_websocket
@@ -85,7 +85,6 @@ class PachinkoProtocol(Gate):
         self._wake_writers()
         if self.task is not None:
             self._disconnect(1006)
-        self.registry.changed()
 
     def shutdown(self) -> None:
         """uvicorn's shutdown: close with 1001 whatever is still open."""
@@ -120,7 +119,6 @@ class PachinkoProtocol(Gate):
             self._refuse(500, "the app neither accepted nor refused the WebSocket")
         elif self.phase == OPEN:
             self._close(code, "")
-        self.registry.changed()
 
     async def receive(self) -> dict[str, Any]:
         """ASGI receive: the next event; `websocket.disconnect` again once closed."""
@@ -132,8 +130,6 @@ class PachinkoProtocol(Gate):
                 return {"type": "websocket.disconnect", "code": self.close_code}
             self.waiter = self.loop.create_future()
             self.is_waiting = True
-            if not self.is_delivering:
-                self.registry.changed()
             try:
                 await self.waiter
             finally:
@@ -288,8 +284,3 @@ class PachinkoProtocol(Gate):
         """Shutdown: frames not yet taken by the app, and later ones, are never delivered."""
         self.is_delivering = False
         self.events = deque(e for e in self.events if e["type"] != "websocket.receive")
-
-    @property
-    def is_idle(self) -> bool:
-        """No handler of the app runs here: it waits for a frame, or the connection ended."""
-        return self.is_waiting or self.phase in (REFUSED, DONE) or self.task is None

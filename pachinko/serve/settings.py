@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import resource
 from dataclasses import dataclass
@@ -59,7 +58,6 @@ class Registry:
         self.fd_cap = max(0, resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 64)
         self.is_draining = False
         self._logged: dict[str, float] = {}
-        self._changed: asyncio.Future[None] | None = None
 
     def is_full(self, settings: ServeSettings) -> bool:
         """Over `max_connections`, or (when it is 0) too close to the descriptor limit."""
@@ -78,28 +76,6 @@ class Registry:
         self.is_draining = True
         for protocol in list(self.open):
             protocol.stop_delivering()
-
-    def changed(self) -> None:
-        """A connection went idle or closed: wake `wait_idle`."""
-        waiter, self._changed = self._changed, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def wait_idle(self, timeout: float) -> bool:
-        """Wait until every app waits for a frame (its handlers are done); False on timeout."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while any(not p.is_idle for p in self.open):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            if self._changed is None:
-                self._changed = loop.create_future()
-            try:
-                await asyncio.wait_for(asyncio.shield(self._changed), remaining)
-            except asyncio.TimeoutError:
-                return False
-        return True
 
 
 def raise_file_limit() -> tuple[int, int]:
