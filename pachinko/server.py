@@ -85,7 +85,7 @@ class Server(uvicorn.Server):
             lifespan.workers.on_fatal = self.fail
         before, after = raise_file_limit()
         if after != before:
-            log.info("raised the soft file descriptor limit from %d to %d", before, after)
+            ready.info("raised the soft file descriptor limit from %d to %d", before, after)
         self.registry.fd_cap = max(0, after - 64)
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(self._loop_error)

@@ -70,13 +70,10 @@ class Gate(asyncio.Protocol):
         self.server_state.connections.add(self)
         self.registry.open.add(self)
         self.timer = self.loop.call_later(self.settings.handshake_timeout, self._expired)
-        if self.registry.is_full(self.settings) or self.registry.is_draining:
-            self.registry.warn(
-                "full",
-                "refusing a connection with HTTP 503: %d open (max_connections=%d)",
-                len(self.registry.open) - 1,
-                self.settings.max_connections,
-            )
+        # NOTE: every connection of this process counts, plain HTTP ones included.
+        why = self.registry.refusal(self.settings, len(self.server_state.connections))
+        if why is not None:
+            self.registry.warn("full", "refusing a connection with HTTP 503: %s", why)
             self._refuse(503, "server at its connection limit")
 
     def _head(self, data: bytes) -> None:

@@ -59,10 +59,15 @@ class Registry:
         self.is_draining = False
         self._logged: dict[str, float] = {}
 
-    def is_full(self, settings: ServeSettings) -> bool:
-        """Over `max_connections`, or (when it is 0) too close to the descriptor limit."""
-        limit = settings.max_connections or self.fd_cap
-        return 0 < limit < len(self.open)
+    def refusal(self, settings: ServeSettings, count: int) -> str | None:
+        """Why a new connection, the `count`-th open one, is refused (503), if it is."""
+        if self.is_draining:
+            return "shutting down"
+        if 0 < settings.max_connections < count:
+            return f"max_connections={settings.max_connections} reached"
+        if 0 < self.fd_cap < count:
+            return f"near the file descriptor limit ({self.fd_cap} connections)"
+        return None
 
     def warn(self, kind: str, message: str, *args: object) -> None:
         """Log one line per `kind` per second: a flood of refusals must not flood the log."""

@@ -35,10 +35,11 @@ class Served:
     """`pachinko serve -m MANIFEST` on a free loopback port, in its own process group.
 
     `lines` collects its log; `wait_for(text)` blocks until a line contains `text`.
+    `files` starts it with that (soft, hard) RLIMIT_NOFILE.
     The whole group is killed on exit if it is still running.
     """
 
-    def __init__(self, manifest: Path, *extra: str) -> None:
+    def __init__(self, manifest: Path, *extra: str, files: tuple[int, int] | None = None) -> None:
         self.port = free_port()
         self.lines: list[str] = []
         self._changed = threading.Condition()
@@ -49,6 +50,9 @@ class Served:
             stdout=subprocess.DEVNULL,
             text=True,
             start_new_session=True,
+            preexec_fn=(
+                None if files is None else lambda: resource.setrlimit(resource.RLIMIT_NOFILE, files)
+            ),
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

@@ -222,6 +222,26 @@ async def test_plain_http_on_the_same_port_is_served_by_uvicorn(server: LiveServ
     assert status_of(response) == 404
 
 
+async def test_an_upgrade_after_a_keep_alive_http_request_is_served(server: LiveServer) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    try:
+        writer.write(b"GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert status_of(head) == 404
+        length = next(
+            int(line.split(b":")[1]) for line in head.split(b"\r\n") if b"content-length" in line
+        )
+        await reader.readexactly(length)
+        writer.write(upgrade_request("/echo"))  # the same connection, now a WebSocket
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert status_of(head) == 101
+        client = RawClient(reader, writer)
+        client.send(frame(0x1, b'{"type": "echo", "payload": 1}'))
+        assert json.loads((await client.read_frame())[2])["payload"] == 1
+    finally:
+        writer.transport.abort()
+
+
 async def test_a_websocket_client_is_served(server: LiveServer) -> None:
     async with connect(server.url + "/echo", compression=None) as ws:
         for n in range(20):
