@@ -65,6 +65,9 @@ class Gate(asyncio.Protocol):
     def _disconnect(self, code: int) -> None:
         """Tell the app, if one runs, that the connection is gone."""
 
+    def stop_delivering(self) -> None:
+        """Shutdown: hand no more frames to the app (none runs before an upgrade)."""
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self.server_state.connections.add(self)

@@ -6,12 +6,9 @@ import logging
 import resource
 from dataclasses import dataclass
 from time import monotonic
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from pachinko.runtime.options import Limits
-
-if TYPE_CHECKING:
-    from pachinko.serve.protocol import PachinkoProtocol
 
 log = logging.getLogger("pachinko")
 
@@ -48,11 +45,17 @@ class ServeSettings:
         )
 
 
+class Delivering(Protocol):
+    """An open connection, as the registry sees it."""
+
+    def stop_delivering(self) -> None: ...
+
+
 class Registry:
     """The open connections of one server process, and its refusals (logged, throttled)."""
 
     def __init__(self) -> None:
-        self.open: set[PachinkoProtocol] = set()
+        self.open: set[Delivering] = set()
         # NOTE: refuse with 503 a little before the descriptor limit, so accept() never
         # fails (uvloop closes its listening socket when it does).
         self.fd_cap = max(0, resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 64)
