@@ -261,6 +261,9 @@ class PachinkoProtocol(Gate):
 
     def _close(self, code: int, reason: str) -> None:
         """Start the closing handshake; abort if the peer has not read it in `send_timeout`."""
+        if self.held is not None:  # NOTE: the peer's close (or a failure) is already due
+            self._release()
+            return
         if self.ws.state is WS_OPEN:
             self.ws.send_close(code, reason)
             self._flush()
