@@ -200,9 +200,16 @@ async def test_a_decompression_bomb_closes_1009_without_inflating_it(served: Ser
     assert (peak - baseline) * 1024 < 2 * MAX_MESSAGE_BYTES, (baseline, peak)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 async def test_sigterm_with_800_requests_in_flight_answers_or_errors_each_and_exits_0(
-    served: Served,
+    workers: int,
 ) -> None:
+    with Served(MANIFEST, "--workers", str(workers)) as served:
+        await sigterm_in_flight(served, workers)
+
+
+async def sigterm_in_flight(served: Served, workers: int) -> None:
+    """200 clients x 4 slow requests; SIGTERM once every first one runs."""
     clients = [await connect(served.url + "/work", compression=None) for _ in range(200)]
     try:
         for ws in clients:
@@ -232,7 +239,10 @@ async def test_sigterm_with_800_requests_in_flight_answers_or_errors_each_and_ex
     status = served.process.wait(timeout=20)
     answered = sum(len(a) for a, _ in outcomes)
     codes = sorted({code for _, code in outcomes}, key=str)
-    print(f"PROBE sigterm: {answered} answered, close codes {codes}, exit status {status}")
+    print(
+        f"PROBE sigterm (workers={workers}): {answered} answered,"
+        f" close codes {codes}, exit status {status}"
+    )
     assert status == 0
     # The 200 running handlers replied; the 600 frames not yet started are errored
     # by the 1001 close (never half-run): each of the 800 answered or errored.
