@@ -22,7 +22,13 @@ from pachinko.build import build_plan, runtime_limits
 from pachinko.loader.plan import Plan
 from pachinko.runtime.app import Lifespan, lifespan_of
 from pachinko.runtime.options import Limits
-from pachinko.serve import PachinkoProtocol, Registry, ServeSettings, raise_file_limit
+from pachinko.serve import (
+    PachinkoProtocol,
+    Registry,
+    ServeSettings,
+    connection_cap,
+    raise_file_limit,
+)
 
 log = logging.getLogger("pachinko")
 ready = logging.getLogger("uvicorn.error")  # NOTE: uvicorn's log config shows this one
@@ -86,7 +92,7 @@ class Server(uvicorn.Server):
         before, after = raise_file_limit()
         if after != before:
             ready.info("raised the soft file descriptor limit from %d to %d", before, after)
-        self.registry.fd_cap = max(0, after - 64)
+        self.registry.fd_cap = connection_cap()
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(self._loop_error)
         await super().startup(sockets)

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from pachinko.serve.protocol import PachinkoProtocol
-from pachinko.serve.settings import Registry, ServeSettings, raise_file_limit
+from pachinko.serve.settings import Registry, ServeSettings, connection_cap, raise_file_limit
 
-__all__ = ["PachinkoProtocol", "Registry", "ServeSettings", "raise_file_limit"]
+__all__ = [
+    "PachinkoProtocol",
+    "Registry",
+    "ServeSettings",
+    "connection_cap",
+    "raise_file_limit",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import resource
 from dataclasses import dataclass
 from time import monotonic
@@ -58,7 +59,7 @@ class Registry:
         self.open: set[Delivering] = set()
         # NOTE: refuse with 503 a little before the descriptor limit, so accept() never
         # fails (uvloop closes its listening socket when it does).
-        self.fd_cap = max(0, resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 64)
+        self.fd_cap = connection_cap()
         self.is_draining = False
         self._logged: dict[str, float] = {}
 
@@ -93,3 +94,16 @@ def raise_file_limit() -> tuple[int, int]:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         return soft, hard
     return soft, soft
+
+
+def connection_cap(spare: int = 32) -> int:
+    """How many connections fit under the soft descriptor limit, with `spare` left over
+    for what the app opens besides; the descriptors open now count as used."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        return 0  # NOTE: no limit to stay under
+    try:
+        used = len(os.listdir("/proc/self/fd"))
+    except OSError:
+        used = 64
+    return max(1, soft - used - spare)

@@ -284,7 +284,8 @@ async def test_a_100_mb_header_block_gets_431_without_buffering_it(served: Serve
 async def test_near_the_descriptor_limit_connections_get_503_and_one_log_line() -> None:
     with Served(MANIFEST, files=(64, 128)) as served:
         assert "raised the soft file descriptor limit from 64 to 128" in "".join(served.lines)
-        # 128 descriptors leave room for 64 connections; 100 silent ones arrive at once.
+        # 128 descriptors, minus those open at start and 32 spare, leave room for about
+        # 80 connections; 100 silent ones arrive at once and none is an accept() failure.
         sockets = [await asyncio.open_connection("127.0.0.1", served.port) for _ in range(100)]
         try:
             answers = await asyncio.gather(
@@ -297,7 +298,7 @@ async def test_near_the_descriptor_limit_connections_get_503_and_one_log_line() 
         refused = sum(isinstance(a, bytes) and a.startswith(b"HTTP/1.1 503 ") for a in answers)
         timed_out = sum(a == b"" for a in answers)  # closed at the handshake timeout
         print(f"PROBE fd limit: {refused} refused with 503, {timed_out} closed at the timeout")
-        assert refused >= 30
+        assert refused >= 10
         assert refused + timed_out == 100
         line = served.wait_for("near the file descriptor limit")
         assert sum("refusing a connection" in x for x in served.lines) == 1, line
