@@ -7,6 +7,7 @@ its descriptors (/proc/PID/fd), its peak RSS, its log and its exit status.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -140,13 +141,13 @@ async def test_silent_and_slowloris_sockets_are_closed_at_the_handshake_timeout(
 
     async def drip(writer: asyncio.StreamWriter) -> None:
         writer.write(b"GET /work HTTP/1.1\r\n")
-        with __import__("contextlib").suppress(ConnectionError):
+        with contextlib.suppress(ConnectionError):
             while not stop.is_set():
                 writer.write(b"X")
                 await asyncio.wait([asyncio.ensure_future(stop.wait())], timeout=0.5)
 
     async def closed_after(reader: asyncio.StreamReader) -> float:
-        with __import__("contextlib").suppress(ConnectionError):
+        with contextlib.suppress(ConnectionError):
             await asyncio.wait_for(reader.read(), HANDSHAKE_TIMEOUT + 10)
         return loop.time() - started
 
