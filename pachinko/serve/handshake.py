@@ -132,7 +132,7 @@ def websocket_scope(
         "client": client,
         "root_path": root_path,
         "path": root_path + path,
-        "raw_path": raw_path,
+        "raw_path": root_path.encode("latin-1") + raw_path,
         "query_string": query,
         "headers": head.headers,
         "subprotocols": offered,
