@@ -14,7 +14,7 @@ from pachinko.errors import (
 from pachinko.manifest import Manifest, load
 from pachinko.runtime.app import App, connection_manager, install
 from pachinko.runtime.connection import Connection
-from pachinko.runtime.dispatch import MessageSpec
+from pachinko.runtime.dispatch import MessageSpec, Subprotocol
 from pachinko.runtime.hooks import HookEvent, Message
 from pachinko.runtime.manager import WebSocketConnectionManager
 from pachinko.runtime.options import Limits, RoomOptions
@@ -36,6 +36,7 @@ __all__ = [
     "Reject",
     "RoomFull",
     "RoomOptions",
+    "Subprotocol",
     "UnknownConnection",
     "WebSocketConnectionManager",
     "WebSocketResource",

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from pachinko.errors import ManifestError
 from pachinko.loader import CheckResult, examine
 from pachinko.loader.plugins import discover
 from pachinko.loader.table import routing_table
@@ -36,6 +37,13 @@ class Format(str, enum.Enum):
 
     text = "text"
     json = "json"
+
+
+class DocumentFormat(str, enum.Enum):
+    """Output formats of `pachinko asyncapi`."""
+
+    json = "json"
+    yaml = "yaml"
 
 
 # NOTE: typer reads these annotations at runtime; `Optional` keeps 3.10 happy.
@@ -83,6 +91,24 @@ def report(result: CheckResult, fmt: Format = Format.text) -> int:
     return EXIT_OK if result.plan is not None else EXIT_INVALID
 
 
+def emit(text: str, output: Path | None) -> None:
+    """Write a generated document to `output`, else to stdout."""
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        typer.echo(f"cannot write {output}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+
+
+OutputOption = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("--output", "-o", help="Write to this file instead of stdout.", dir_okay=False),
+]
+
+
 @app.callback()
 def main_callback() -> None:
     """Message routing, rooms and workers for Falcon WebSocket apps."""
@@ -94,9 +120,23 @@ def check(
     output: Annotated[
         Format, typer.Option("--format", help="Print diagnostics as text or as JSON.")
     ] = Format.text,
+    against: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--against",
+            help="Also report drift between the manifest and this AsyncAPI document.",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Load, import and validate the manifest; report every problem at once."""
     result = examine(resolve_manifest_path(manifest))
+    if against is not None and result.plan is not None:
+        from pachinko.contract.drift import drift
+
+        found = (*result.diagnostics, *drift(result.plan, against))
+        is_valid = not any(d.is_error for d in found)
+        result = CheckResult(result.path, found, result.plan if is_valid else None)
     raise typer.Exit(report(result, output))
 
 
@@ -154,6 +194,38 @@ def routes(manifest: ManifestOption = None) -> None:
         for r in routing_table(result.plan)
     ]
     typer.echo(_table(rows))
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def asyncapi(
+    manifest: ManifestOption = None,
+    output: OutputOption = None,
+    fmt: Annotated[
+        Optional[DocumentFormat],  # noqa: UP045
+        typer.Option("--format", help="json or yaml; default: from -o's suffix, else json."),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Host of the document's server.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the document's server.")] = 8000,
+) -> None:
+    """Print an AsyncAPI 3.0 document of the manifest's WebSocket routes and messages."""
+    from pachinko.contract.asyncapi import asyncapi_text
+
+    chosen = fmt.value if fmt is not None else None
+    try:
+        text = asyncapi_text(resolve_manifest_path(manifest), output, chosen, host, port)
+    except ManifestError as error:
+        raise typer.Exit(report(CheckResult(Path(), error.diagnostics, None))) from None
+    emit(text, output)
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def schema(output: OutputOption = None) -> None:
+    """Print the JSON Schema (draft 2020-12) of pachinko.toml, for editors and CI."""
+    from pachinko.contract.schema import manifest_schema
+
+    emit(json.dumps(manifest_schema(), indent=2) + "\n", output)
     raise typer.Exit(EXIT_OK)
 
 

@@ -6,14 +6,17 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 import falcon.asgi
 
+from pachinko.codecs.base import Codec
 from pachinko.errors import Reject, RoomFull
 from pachinko.runtime.connection import Connection
-from pachinko.runtime.dispatch import DispatchTable, MessageSpec
+from pachinko.runtime.dispatch import DispatchTable, MessageSpec, Subprotocol
 from pachinko.runtime.hooks import HookEvent, HookMap, chain, resource_hooks, run_hooks
 from pachinko.runtime.loop import Close, Receive, message_loop, send_error
 from pachinko.runtime.options import ACTIVITY, Activity
@@ -28,8 +31,22 @@ log = logging.getLogger("pachinko")
 NO_HOOKS: HookMap = MappingProxyType({})
 
 
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """How a route serves one of its subprotocols (or none): resource, codec, tables."""
+
+    resource: type | None
+    codec: Codec | None  # a subprotocol's own codec; None: negotiated or the default
+    tables: dict[str, DispatchTable]  # codec name -> table, computed once
+
+
 class RouteEndpoint:
-    """One WebSocket route, registered in Falcon's router so URI converters work."""
+    """One WebSocket route, registered in Falcon's router so URI converters work.
+
+    A client's offered subprotocols pick a `Variant` at the handshake: the first
+    name (in the client's order) that the route speaks, its own subprotocols or a
+    codec's (`pachinko.json`, `pachinko.msgpack`); nothing is decided per message.
+    """
 
     def __init__(
         self,
@@ -42,6 +59,7 @@ class RouteEndpoint:
         hooks: HookMap | None = None,
         workers: tuple[WorkerSpec, ...] = (),
         name: str | None = None,
+        subprotocols: tuple[Subprotocol, ...] = (),
     ) -> None:
         self.shared = shared
         self.path = path
@@ -51,10 +69,50 @@ class RouteEndpoint:
         self.hooks: HookMap = hooks or {}
         self.workers = workers
         self.messages = messages
-        # NOTE: tables per codec, computed once; the hot loop only does dict lookups.
-        self.tables = {
-            name: DispatchTable(codec, messages, resource) for name, codec in shared.codecs.items()
-        }
+        # NOTE: tables per (subprotocol, codec), computed once; the loop only does dict lookups.
+        self.default = Variant(resource, None, self._tables(messages, resource, None))
+        self.variants: dict[str, Variant] = {}
+        for subprotocol in subprotocols:
+            self.add_subprotocol(subprotocol)
+
+    @property
+    def tables(self) -> dict[str, DispatchTable]:
+        """The dispatch tables of clients that chose no application subprotocol."""
+        return self.default.tables
+
+    def add_subprotocol(self, subprotocol: Subprotocol) -> None:
+        """Speak `subprotocol` too; its messages add to or replace the route's."""
+        name = subprotocol.name
+        if name in self.variants or name in self.shared.by_subprotocol:
+            raise ValueError(f"route {self.path!r} already speaks subprotocol {name!r}")
+        codec = None
+        if subprotocol.codec is not None:
+            codec = self.shared.codecs.get(subprotocol.codec)
+            if codec is None:
+                known = ", ".join(sorted(self.shared.codecs))
+                raise ValueError(f"unknown codec {subprotocol.codec!r} (have {known})")
+        own = {spec.type for spec in subprotocol.messages}
+        specs = tuple(s for s in self.messages if s.type not in own) + subprotocol.messages
+        resource = subprotocol.resource or self.resource
+        self.variants[name] = Variant(resource, codec, self._tables(specs, resource, codec))
+
+    def _tables(
+        self, specs: tuple[MessageSpec, ...], resource: type | None, codec: Codec | None
+    ) -> dict[str, DispatchTable]:
+        codecs = (codec,) if codec is not None else self.shared.codecs.values()
+        return {c.name: DispatchTable(c, specs, resource) for c in codecs}
+
+    def select(self, offered: Iterable[str]) -> tuple[Variant, Codec, str | None]:
+        """The variant, codec and subprotocol name for a client's offered subprotocols."""
+        shared = self.shared
+        for name in offered:
+            variant = self.variants.get(name)
+            if variant is not None:
+                return variant, variant.codec or shared.default_codec, name
+            codec = shared.by_subprotocol.get(name)
+            if codec is not None:
+                return self.default, codec, name
+        return self.default, shared.default_codec, None
 
     async def on_websocket(
         self, req: falcon.asgi.Request, ws: falcon.asgi.WebSocket, **params: Any
@@ -72,7 +130,7 @@ class RouteEndpoint:
             log.info("refused a handshake to %s from origin %.200r (403)", self.path, origin)
             await transport.deny()
             return
-        codec, subprotocol = shared.negotiate(transport.scope.get("subprotocols") or ())
+        variant, codec, subprotocol = self.select(transport.scope.get("subprotocols") or ())
         receive, send = transport.receive, transport.send
         extensions = transport.scope.get("extensions") or {}
         connection_id = uuid.uuid4().hex
@@ -92,7 +150,7 @@ class RouteEndpoint:
             activity=extensions.get(ACTIVITY) or Activity(),
             subprotocol=subprotocol,
         )
-        resource = self.resource() if self.resource is not None else None
+        resource = variant.resource() if variant.resource is not None else None
         layers = (shared.hooks, self.hooks, resource_hooks(resource) if resource else NO_HOOKS)
         try:
             await run_hooks(chain("before_connect", *layers), conn, HookEvent("before_connect"))
@@ -132,7 +190,7 @@ class RouteEndpoint:
             shared.start_workers(conn, self.workers)
             before = chain("before_receive", *layers)
             after = chain("after_receive", *layers)
-            table = self.tables[codec.name]
+            table = variant.tables[codec.name]
             code = await message_loop(conn, shared, table, resource, before, after, receive)
         except Close as close:
             code = await _close(conn, shared, receive, close.code, close.reason)

@@ -9,7 +9,7 @@ import falcon.asgi
 
 from pachinko.codecs.base import Codec
 from pachinko.codecs.builtin import JsonCodec, MsgpackCodec
-from pachinko.runtime.dispatch import MessageSpec
+from pachinko.runtime.dispatch import MessageSpec, Subprotocol
 from pachinko.runtime.endpoint import RouteEndpoint
 from pachinko.runtime.hooks import HookMap
 from pachinko.runtime.manager import WebSocketConnectionManager
@@ -74,12 +74,28 @@ class WebSocketRouter:
         hooks: HookMap | None = None,
         workers: Iterable[WorkerSpec] = (),
         name: str | None = None,
+        subprotocols: Iterable[Subprotocol] = (),
     ) -> RouteEndpoint:
-        """Add a route; `messages` is MessageSpecs or a `{type: handler}` mapping."""
+        """Add a route; `messages` is MessageSpecs or a `{type: handler}` mapping.
+
+        Adding a `resource` whose class names `subprotocols` to a path that already
+        has a route adds those subprotocols to it (served by that resource).
+        """
         if isinstance(messages, Mapping):
             specs = tuple(MessageSpec(type_, handler) for type_, handler in messages.items())
         else:
             specs = tuple(messages)
+        existing = next((route for route in self.routes if route.path == path), None)
+        if existing is not None:
+            names = getattr(resource, "subprotocols", ())
+            if not names:
+                raise ValueError(f"duplicate route path {path!r}")
+            for subprotocol_name in names:
+                existing.add_subprotocol(Subprotocol(subprotocol_name, None, resource, specs))
+            return existing
+        own = tuple(
+            Subprotocol(n, None, resource, specs) for n in getattr(resource, "subprotocols", ())
+        )
         endpoint = RouteEndpoint(
             self.shared,
             path,
@@ -89,6 +105,7 @@ class WebSocketRouter:
             hooks=hooks,
             workers=tuple(workers),
             name=name,
+            subprotocols=own + tuple(subprotocols),
         )
         self.routes.append(endpoint)
         if self.app is not None:

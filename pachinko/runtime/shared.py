@@ -60,14 +60,6 @@ class Shared:
         self._busy: set[str] | None = None  # while draining: connections still handling
         self._drained = asyncio.Event()
 
-    def negotiate(self, offered: Iterable[str]) -> tuple[Codec, str | None]:
-        """The codec for a client's subprotocols (its first known one), else the default."""
-        for subprotocol in offered:
-            codec = self.by_subprotocol.get(subprotocol)
-            if codec is not None:
-                return codec, subprotocol
-        return self.default_codec, None
-
     def envelope_decoder(self, codec: Codec) -> Decode:
         """The decoder of client envelopes for `codec` (made once per codec)."""
         decoder = self._decoders.get(codec.name)
