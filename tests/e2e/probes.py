@@ -12,10 +12,15 @@ import struct
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
+import pytest
+
 BIN = Path(sys.executable).parent
+#: The probes' app: compression on, send_timeout 1 s, handshake_timeout 2 s, 1 MiB messages.
+MANIFEST = Path(__file__).parent / "apps" / "abuse" / "pachinko.toml"
 
 
 def free_port() -> int:
@@ -103,6 +108,14 @@ class Served:
         self._reader.join(timeout=5)
         if self.process.stderr is not None:
             self.process.stderr.close()
+
+
+@pytest.fixture
+def served() -> Iterator[Served]:
+    """The probe manifest served; this test process may hold 6,000 sockets."""
+    raise_file_limit(6000)
+    with Served(MANIFEST) as server:
+        yield server
 
 
 def fd_count(pid: int) -> int:

@@ -10,8 +10,9 @@ included (7). An echo route answers every frame verbatim.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from probes import RawClient, frame
@@ -38,10 +39,15 @@ def server() -> Iterator[LiveServer]:
         yield live
 
 
-async def session(server: LiveServer) -> RawClient:
+@contextlib.asynccontextmanager
+async def session(server: LiveServer) -> AsyncIterator[RawClient]:
+    """A raw client upgraded on the echo route, reset at the end."""
     client = await RawClient.connect(server.port, "/echo")
-    assert client.status == 101
-    return client
+    try:
+        assert client.status == 101
+        yield client
+    finally:
+        client.close()
 
 
 async def ends_with_close(client: RawClient, code: int | None) -> None:
@@ -64,24 +70,18 @@ def close_frame(code: int, reason: bytes = b"") -> bytes:
 async def test_frames_of_every_length_encoding_echo(
     server: LiveServer, opcode: int, size: int
 ) -> None:
-    client = await session(server)
-    try:
+    async with session(server) as client:
         payload = b"*" * size
         client.send(frame(opcode, payload))
         assert await client.read_frame() == (True, opcode, payload)
-    finally:
-        client.close()
 
 
 async def test_a_frame_written_one_byte_at_a_time_echoes(server: LiveServer) -> None:
-    client = await session(server)
-    try:
+    async with session(server) as client:
         for byte in frame(TEXT, b"chopped " * 40):
             client.send(bytes([byte]))
             await client.writer.drain()
         assert await client.read_frame() == (True, TEXT, b"chopped " * 40)
-    finally:
-        client.close()
 
 
 # -- 2. pings and pongs --------------------------------------------------------------
@@ -91,24 +91,18 @@ async def test_a_frame_written_one_byte_at_a_time_echoes(server: LiveServer) -> 
 async def test_a_ping_is_answered_by_a_pong_with_its_payload(
     server: LiveServer, payload: bytes
 ) -> None:
-    client = await session(server)
-    try:
+    async with session(server) as client:
         client.send(frame(PING, payload))
         assert await client.read_frame() == (True, PONG, payload)
-    finally:
-        client.close()
 
 
 async def test_unsolicited_pongs_are_ignored_and_ten_pings_get_ten_pongs(
     server: LiveServer,
 ) -> None:
-    client = await session(server)
-    try:
+    async with session(server) as client:
         client.send(frame(PONG, b"unasked") + b"".join(frame(PING, b"%d" % n) for n in range(10)))
         for n in range(10):
             assert await client.read_frame() == (True, PONG, b"%d" % n)
-    finally:
-        client.close()
 
 
 # -- 3, 4: reserved bits and opcodes --------------------------------------------------
@@ -131,13 +125,10 @@ VIOLATIONS = {
 async def test_a_protocol_violation_after_a_good_frame_closes_with_1002(
     server: LiveServer, data: bytes
 ) -> None:
-    client = await session(server)
-    try:
+    async with session(server) as client:
         client.send(frame(TEXT, b"before") + data + frame(TEXT, b"never echoed"))
         assert await client.read_frame() == (True, TEXT, b"before")
         await ends_with_close(client, 1002)
-    finally:
-        client.close()
 
 
 # -- 5. fragmentation ------------------------------------------------------------------
@@ -146,8 +137,7 @@ async def test_a_protocol_violation_after_a_good_frame_closes_with_1002(
 async def test_fragmented_messages_are_delivered_whole_with_pings_in_between(
     server: LiveServer,
 ) -> None:
-    client = await session(server)
-    try:
+    async with session(server) as client:
         client.send(
             frame(TEXT, b"frag", fin=False)
             + frame(PING, b"between")
@@ -160,8 +150,6 @@ async def test_fragmented_messages_are_delivered_whole_with_pings_in_between(
         assert await client.read_frame() == (True, PONG, b"between")
         assert await client.read_frame() == (True, TEXT, b"fragmented!")
         assert await client.read_frame() == (True, BINARY, b"\x01\x02")
-    finally:
-        client.close()
 
 
 # -- 6. UTF-8 ------------------------------------------------------------------------
@@ -170,8 +158,7 @@ VALID = "κόσμε · 𝄞 · \u0000 · \uffff · \U0010ffff".encode()
 
 
 async def test_valid_utf8_echoes_whole_or_split_inside_code_points(server: LiveServer) -> None:
-    client = await session(server)
-    try:
+    async with session(server) as client:
         client.send(frame(TEXT, VALID))
         assert await client.read_frame() == (True, TEXT, VALID)
         client.send(
@@ -180,8 +167,6 @@ async def test_valid_utf8_echoes_whole_or_split_inside_code_points(server: LiveS
             + frame(CONT, b"")
         )
         assert await client.read_frame() == (True, TEXT, VALID)
-    finally:
-        client.close()
 
 
 INVALID_UTF8 = {
@@ -197,23 +182,17 @@ INVALID_UTF8 = {
 
 @pytest.mark.parametrize("data", INVALID_UTF8.values(), ids=INVALID_UTF8.keys())
 async def test_invalid_utf8_closes_with_1007(server: LiveServer, data: bytes) -> None:
-    client = await session(server)
-    try:
+    async with session(server) as client:
         client.send(frame(TEXT, data))
         await ends_with_close(client, 1007)
-    finally:
-        client.close()
 
 
 async def test_invalid_utf8_in_a_fragment_fails_before_the_message_ends(
     server: LiveServer,
 ) -> None:
-    client = await session(server)
-    try:
+    async with session(server) as client:
         client.send(frame(TEXT, b"ok ", fin=False) + frame(CONT, b"\xf4\x90", fin=False))
         await ends_with_close(client, 1007)  # the final fragment was never sent
-    finally:
-        client.close()
 
 
 # -- 7. the closing handshake -------------------------------------------------------------
@@ -223,42 +202,30 @@ async def test_invalid_utf8_in_a_fragment_fails_before_the_message_ends(
 async def test_a_close_with_a_valid_code_is_echoed_then_tcp_ends(
     server: LiveServer, code: int
 ) -> None:
-    client = await session(server)
-    try:
+    async with session(server) as client:
         client.send(close_frame(code, b"bye " * 30))
         await ends_with_close(client, code)
-    finally:
-        client.close()
 
 
 async def test_an_empty_close_is_answered_with_an_empty_close(server: LiveServer) -> None:
-    client = await session(server)
-    try:
+    async with session(server) as client:
         client.send(frame(CLOSE))
         await ends_with_close(client, None)
-    finally:
-        client.close()
 
 
 @pytest.mark.parametrize("code", [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000])
 async def test_a_close_with_an_invalid_code_is_a_protocol_error(
     server: LiveServer, code: int
 ) -> None:
-    client = await session(server)
-    try:
+    async with session(server) as client:
         client.send(close_frame(code))
         await ends_with_close(client, 1002)
-    finally:
-        client.close()
 
 
 async def test_a_close_reason_that_is_not_utf8_closes_with_1007(server: LiveServer) -> None:
-    client = await session(server)
-    try:
+    async with session(server) as client:
         client.send(close_frame(1000, b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80"))
         await ends_with_close(client, 1007)
-    finally:
-        client.close()
 
 
 AFTER_CLOSE = {
@@ -270,8 +237,7 @@ AFTER_CLOSE = {
 
 @pytest.mark.parametrize("after", AFTER_CLOSE.values(), ids=AFTER_CLOSE.keys())
 async def test_frames_after_a_close_are_never_answered(server: LiveServer, after: bytes) -> None:
-    client = await session(server)
-    try:
+    async with session(server) as client:
         if after:
             client.send(close_frame(1000) + after)
             await ends_with_close(client, 1000)
@@ -283,29 +249,21 @@ async def test_frames_after_a_close_are_never_answered(server: LiveServer, after
             assert opcode == CLOSE
             assert struct.unpack("!H", payload[:2])[0] in (1000, 1002)
             assert await client.reader.read() == b""
-    finally:
-        client.close()
 
 
 async def test_a_large_message_then_a_close_gets_the_echo_then_the_close(
     server: LiveServer,
 ) -> None:
-    client = await session(server)
-    try:
+    async with session(server) as client:
         client.send(frame(BINARY, b"\xfe" * 200_000) + close_frame(1000))
         assert await client.read_frame() == (True, BINARY, b"\xfe" * 200_000)
         await ends_with_close(client, 1000)
-    finally:
-        client.close()
 
 
 async def test_many_connections_echo_concurrently(server: LiveServer) -> None:
-    clients = [await session(server) for _ in range(20)]
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(session(server)) for _ in range(20)]
         for n, client in enumerate(clients):
             client.send(frame(TEXT, b"%d" % n))
         replies = await asyncio.gather(*(client.read_frame() for client in clients))
         assert replies == [(True, TEXT, b"%d" % n) for n in range(20)]
-    finally:
-        for client in clients:
-            client.close()
