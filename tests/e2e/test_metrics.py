@@ -8,6 +8,7 @@ import re
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.client import HTTPConnection
 from typing import Any
 
 import pytest
@@ -155,26 +156,42 @@ def test_json_logs_carry_the_connection_route_type_and_close_code(
     assert drop["connection_id"] != crash["connection_id"]
 
 
+def get_json(http: HTTPConnection, path: str) -> tuple[int, Any]:
+    """GET `path` over an open HTTP/1.1 connection (kept alive)."""
+    http.request("GET", path)
+    answer = http.getresponse()
+    return answer.status, json.loads(answer.read())
+
+
 async def test_health_is_503_draining_while_sigterm_lets_a_handler_finish() -> None:
-    with serve(MANIFEST) as server:
-        async with peer(f"{server.url}/chat/drain") as holder:
-            await holder.send({"type": "hold", "id": 1})
-            assert await holder.recv() == {"type": "holding", "payload": None}
-            status, body = await aget(server.port, "/health")
-            assert (status, json.loads(body)) == (200, {"status": "ok", "connections": 1})
+    with serve(MANIFEST.with_name("drain.toml")) as server:
+        # NOTE: on SIGTERM the server stops accepting at once; a load balancer's
+        # kept-alive connection is how it still asks, and it hears 503 meanwhile.
+        http = HTTPConnection("127.0.0.1", server.port, timeout=10)
+        try:
+            async with peer(f"{server.url}/chat/drain") as holder:
+                await holder.send({"type": "hold", "id": 1})
+                assert await holder.recv() == {"type": "holding", "payload": None}
+                ok = await asyncio.to_thread(get_json, http, "/health")
+                assert ok == (200, {"status": "ok", "connections": 1})
 
-            server.process.send_signal(signal.SIGTERM)
-            line = await asyncio.to_thread(server.log.wait_for, lambda line: "draining: 1" in line)
-            # The default text format: level and logger name on pachinko's own lines.
-            assert re.match(r"INFO: +pachinko: draining: 1 connection", line), line
-            status, body = await aget(server.port, "/health")
-            assert (status, json.loads(body)) == (503, {"status": "draining", "connections": 1})
+                server.process.send_signal(signal.SIGTERM)
+                line = await asyncio.to_thread(
+                    server.log.wait_for, lambda line: "draining: 1" in line
+                )
+                # The default text format: level and logger name on pachinko's own lines.
+                assert re.match(r"INFO: +pachinko: draining: 1 connection", line), line
+                draining = await asyncio.to_thread(get_json, http, "/health")
+                assert draining == (503, {"status": "draining", "connections": 1})
 
-            await holder.send(json.dumps("released"))  # the handler reads it itself
-            assert await holder.recv() == {"type": "hold.reply", "payload": "released", "id": 1}
-            assert await holder.closed() == 1001
-        # uvicorn re-raises SIGTERM once it has shut down gracefully.
-        assert await asyncio.to_thread(server.process.wait, 20) == -signal.SIGTERM
+                released = await asyncio.to_thread(get_json, http, "/release")
+                assert released == (200, "released")
+                reply = await holder.recv()
+                assert reply == {"type": "hold.reply", "payload": "released", "id": 1}
+                assert await holder.closed() == 1001
+        finally:
+            http.close()
+        assert await asyncio.to_thread(server.process.wait, 20) == 0
 
 
 async def blocked(p: Any, seconds: float) -> None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 
+import falcon
+import falcon.asgi
 import msgspec
 
 from pachinko import Connection, WebSocketResource
 
 BLOB = "x" * 65_536
+RELEASE = asyncio.Event()
 
 
 class Add(msgspec.Struct):
@@ -39,10 +43,24 @@ async def flood(conn: Connection, payload: int) -> int:
     return payload
 
 
-async def hold(conn: Connection, payload: object) -> object:
-    """Say "holding", then wait for the client's next frame and answer with it."""
+async def hold(conn: Connection, payload: object) -> str:
+    """Say "holding", then wait for `GET /release` (drain.toml)."""
     await conn.send("holding")
-    return await conn.receive_media()
+    await RELEASE.wait()
+    return "released"
+
+
+class Release:
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        RELEASE.set()
+        resp.media = "released"
+
+
+def http() -> falcon.asgi.App:
+    """The HTTP app of drain.toml."""
+    app = falcon.asgi.App()
+    app.add_route("/release", Release())
+    return app
 
 
 async def pid(conn: Connection, payload: object) -> int:
