@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 
 import pytest
 
@@ -106,3 +107,19 @@ async def test_extensions_are_set_up_once_and_told_of_each_connection() -> None:
     assert (recorder.events[2][2], recorder.events[4][2]) == (1000, 4001)
     (route,) = router.stats.routes
     assert (route.opened, route.closed, route.closes) == (2, 2, {"1000": 1, OTHER: 1})
+
+
+async def test_a_server_side_close_is_one_log_line_with_its_fields(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    router = pachinko.WebSocketRouter(limits=pachinko.Limits(rate_count=1, rate_per=60, burst=2))
+    router.add_route("/rooms/{room}", messages={"reply": reply})
+    app = pachinko.App(router=router)
+    with caplog.at_level(logging.INFO, logger="pachinko"):
+        async with WebSocketSimulator(app) as sim, sim.connect("/rooms/a") as conn:
+            for n in range(4):  # one allowed, then refusals until `burst` in a row
+                await conn.send_message("reply", n)
+            assert await conn.wait_closed() == 1008
+    (line,) = [r for r in caplog.records if r.getMessage().startswith("closing connection")]
+    assert (line.levelname, line.route, line.close_code) == ("WARNING", "/rooms/{room}", 1008)
+    assert line.connection_id in line.getMessage()
