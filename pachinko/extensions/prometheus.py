@@ -98,6 +98,7 @@ class Prometheus:
         if self.files is not None:
             self.flush()
             self.files.close()
+            self.files = None  # NOTE: a late scrape must not bring this process's gauges back
 
     def flush(self) -> None:
         """Multi-process: write this process's counts to its files (no-op otherwise)."""
@@ -105,9 +106,10 @@ class Prometheus:
             self.files.write(families(self.router))
 
     async def _flush_every(self) -> None:
+        interval = max(float(self.settings.flush_interval), 0.01)
         while True:
             self.flush()
-            await asyncio.sleep(self.settings.flush_interval)
+            await asyncio.sleep(interval)
 
 
 class Scrape:
