@@ -82,7 +82,7 @@ def summary(result: CheckResult) -> str:
         return f"✗ {_plural(result.errors, 'error')}, {warnings}"
     routes = result.plan.routes
     # NOTE: counted as `pachinko routes` lists them: a resource's own handlers included.
-    messages = len(routing_table(result.plan))
+    messages = len({(row.path, row.type) for row in routing_table(result.plan)})
     counts = f"{_plural(len(routes), 'route')}, {_plural(messages, 'message type')}"
     return f"✓ {result.path}: {counts}, {warnings}"
 
@@ -257,11 +257,12 @@ def routes(manifest: ManifestOption = None) -> None:
     result = examine(resolve_manifest_path(manifest))
     if result.plan is None:
         raise typer.Exit(report(result))
+    found = routing_table(result.plan)
     rows = [("PATH", "TYPE", "HANDLER", "PAYLOAD", "REPLY", "SOURCE")]
-    rows += [
-        (r.path, r.type, r.handler, r.payload, r.reply, r.source)
-        for r in routing_table(result.plan)
-    ]
+    rows += [(r.path, r.type, r.handler, r.payload, r.reply, r.source) for r in found]
+    if any(r.subprotocol for r in found):  # NOTE: the column only when some route has them
+        column = ["SUBPROTOCOL", *(r.subprotocol or "-" for r in found)]
+        rows = [(row[0], name, *row[1:]) for row, name in zip(rows, column, strict=True)]
     typer.echo(_table(rows))
     raise typer.Exit(EXIT_OK)
 
