@@ -10,6 +10,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin, Subprotocol
 
+from pachinko.errors import PachinkoError
 from pachinko.testing.session import (
     BaseClient,
     HandshakeRejected,
@@ -27,6 +28,7 @@ __all__ = [
     "BaseClient",
     "Frame",
     "HandshakeRejected",
+    "InsecureURL",
     "ReceiveTimeout",
     "WebSocketClosed",
     "WebSocketTestClient",
@@ -34,10 +36,22 @@ __all__ = [
 ]
 
 
+class InsecureURL(PachinkoError, ValueError):
+    """`connect` was asked for a plain `ws://` URL without `allow_insecure=True`."""
+
+
 class WebSocketTestClient(BaseClient):
     """A real WebSocket client (the `websockets` library) with the frame helpers.
 
-    `async with WebSocketTestClient(server.url + "/ws/chat/lobby") as client: ...`
+    Two ways to use it. As the design proposal shows, a client for an app URL
+    whose `connect(path)` opens one session per `async with`:
+
+        client = WebSocketTestClient("wss://chat.example.com", subprotocols=["chat.v2"])
+        async with client.connect("/ws/chat/lobby") as session: ...
+
+    (`connect` refuses plain `ws://` unless `allow_insecure=True`, as for a local
+    test server.) Or as a session itself, for the URL of one route:
+    `async with WebSocketTestClient(server.url + "/ws/chat/lobby") as session: ...`.
     A refused handshake raises `HandshakeRejected` with its HTTP status.
     """
 
@@ -46,19 +60,60 @@ class WebSocketTestClient(BaseClient):
         url: str,
         *,
         headers: Headers | None = None,
-        subprotocols: Iterable[str] = (),
+        subprotocols: Iterable[str] | None = None,
+        allow_insecure: bool = False,
         origin: str | None = None,
         timeout: float = 2.0,
         trace: bool = True,
         max_size: int | None = None,
+        codec: str | None = None,
     ) -> None:
-        super().__init__(url, timeout=timeout, trace=trace)
+        super().__init__(url, timeout=timeout, trace=trace, codec=codec)
         self.url = url
         self.headers = list(headers.items() if isinstance(headers, Mapping) else headers or ())
-        self.subprotocols = [Subprotocol(s) for s in subprotocols]
+        self.subprotocols = [Subprotocol(s) for s in subprotocols or ()]
+        self.allow_insecure = allow_insecure
         self.origin = origin
         self.max_size = max_size
         self.ws: ClientConnection | None = None
+
+    def connect(
+        self,
+        path: str = "",
+        *,
+        headers: Headers | None = None,
+        subprotocols: Iterable[str] | None = None,
+    ) -> WebSocketTestClient:
+        """A session to `path` under this client's URL; open it with `async with`.
+
+        It has this client's headers (plus `headers`), subprotocols (unless
+        `subprotocols` is given) and options; leaving the block closes it (1000),
+        even when an assertion failed inside.
+
+        Raises:
+            InsecureURL: the URL is plain `ws://` (or `http://`) and `allow_insecure`
+                is False.
+        """
+        scheme, _, rest = self.url.partition("://")
+        scheme = {"http": "ws", "https": "wss"}.get(scheme.lower(), scheme.lower())
+        url = f"{scheme}://{rest.rstrip('/')}{path}"
+        if scheme != "wss" and not self.allow_insecure:
+            raise InsecureURL(
+                f"refusing {url}: it is not encrypted (not wss://); pass "
+                "allow_insecure=True to WebSocketTestClient for a local test server"
+            )
+        extra = list(headers.items() if isinstance(headers, Mapping) else headers or ())
+        return WebSocketTestClient(
+            url,
+            headers=[*self.headers, *extra],
+            subprotocols=self.subprotocols if subprotocols is None else subprotocols,
+            allow_insecure=self.allow_insecure,
+            origin=self.origin,
+            timeout=self.timeout,
+            trace=self.trace,
+            max_size=self.max_size,
+            codec=self.codec,
+        )
 
     async def open(self) -> WebSocketTestClient:
         if self.ws is not None:

@@ -60,12 +60,15 @@ class BaseClient:
 
     __test__ = False  # NOTE: pytest must not collect this as a test class.
 
-    def __init__(self, target: str, *, timeout: float = 2.0, trace: bool = True) -> None:
+    def __init__(
+        self, target: str, *, timeout: float = 2.0, trace: bool = True, codec: str | None = None
+    ) -> None:
         self.target = target
         self.timeout = timeout
         self.trace = trace
         self.frames: list[Frame] = []
         self.subprotocol: str | None = None
+        self.codec = codec
         self.close_reason = ""
         self._close_code: int | None = None
         self._count = 0
@@ -154,9 +157,20 @@ class BaseClient:
             envelope["id"] = id
         await self.send_media(envelope)
 
+    @property
+    def media_codec(self) -> str:
+        """The codec `send_media` writes: `codec` if given, else the negotiated one's name.
+
+        A codec's own subprotocol names it (`pachinko.msgpack`); an application
+        subprotocol with a codec of its own needs `codec="msgpack"` on the client.
+        """
+        if self.codec is not None:
+            return self.codec
+        return "msgpack" if self.subprotocol == "pachinko.msgpack" else "json"
+
     async def send_media(self, obj: object) -> None:
-        """Send `obj` in the negotiated codec: msgpack (binary) or JSON (text)."""
-        if self.subprotocol == "pachinko.msgpack":
+        """Send `obj` in the negotiated codec (`media_codec`): msgpack (binary) or JSON (text)."""
+        if self.media_codec == "msgpack":
             await self._send_traced(msgspec.msgpack.encode(obj))
         else:
             await self.send_json(obj)
@@ -206,10 +220,18 @@ class BaseClient:
             raise AssertionError(f"{exc}\n{self.format_trace()}") from None
 
     async def receive_media(self, timeout: float | None = None) -> Any:
-        """The next frame decoded by the negotiated codec (msgpack or JSON)."""
-        if self.subprotocol != "pachinko.msgpack":
-            return await self.receive_json(timeout)
-        return msgspec.msgpack.decode(await self.receive_bytes(timeout))
+        """The next frame decoded as its kind says: msgpack for binary, JSON for text."""
+        frame = await self.receive(timeout)
+        if frame.kind == "text":
+            try:
+                return frame.json()
+            except ValueError as exc:
+                raise AssertionError(f"{exc}\n{self.format_trace()}") from None
+        try:
+            return msgspec.msgpack.decode(frame.data)
+        except msgspec.DecodeError:
+            message = f"frame #{frame.index} is not msgpack: {frame.data!r}"
+            raise AssertionError(f"{message}\n{self.format_trace()}") from None
 
     async def receive_message(self, type: str, timeout: float | None = None) -> Any:
         """The next message of type `type` (decoded), skipping others; within `timeout` in all.

@@ -13,6 +13,7 @@ from pachinko.testing.session import (
     WebSocketClosed,
     _Closed,
 )
+from pachinko.testing.trace import decoded
 
 if TYPE_CHECKING:
     from pachinko.testing.simulator import WebSocketSimulator
@@ -33,12 +34,19 @@ class SimulatedConnection(BaseClient):
     """
 
     def __init__(
-        self, simulator: WebSocketSimulator, scope: dict[str, Any], *, timeout: float, trace: bool
+        self,
+        simulator: WebSocketSimulator,
+        scope: dict[str, Any],
+        *,
+        timeout: float,
+        trace: bool,
+        codec: str | None = None,
     ) -> None:
         query = scope["query_string"].decode()
-        super().__init__(
-            scope["path"] + (f"?{query}" if query else ""), timeout=timeout, trace=trace
-        )
+        target = scope["path"] + (f"?{query}" if query else "")
+        super().__init__(target, timeout=timeout, trace=trace, codec=codec)
+        #: What the app sent that the test has not read yet, decoded, oldest first.
+        self.sent_messages: list[object] = []
         self.simulator = simulator
         self.scope = scope
         self.app_error: BaseException | None = None
@@ -111,7 +119,27 @@ class SimulatedConnection(BaseClient):
         item = await self._inbox.get()
         if isinstance(item, _Closed):
             raise item
+        self.sent_messages.pop(0)
         return item
+
+    # -- the design proposal's shapes (section 6.5.2) -----------------------------------
+
+    async def push_message(self, message: object) -> None:
+        """Send the app one inbound frame: `str` and `bytes` as they are, else `send_media`."""
+        if isinstance(message, str):
+            await self.send_text(message)
+        elif isinstance(message, (bytes, bytearray)):
+            await self.send_bytes(bytes(message))
+        else:
+            await self.send_media(message)
+
+    async def pop_sent(self, timeout: float | None = None) -> object:
+        """Read the oldest of `sent_messages`, waiting for the app to send it.
+
+        Raises `ReceiveTimeout` when the app sends nothing in time and
+        `WebSocketClosed` once it has closed.
+        """
+        return (await self.receive(timeout)).payload
 
     async def _close(self, code: int, reason: str) -> tuple[str, int, str]:
         if self._state == "open":
@@ -125,6 +153,7 @@ class SimulatedConnection(BaseClient):
             item = self._inbox.get_nowait()
             if isinstance(item, _Closed):
                 return "received", item.code, item.reason
+            self.sent_messages.pop(0)
         return "sent", code, reason
 
     # -- the server side: what the app sends -------------------------------------------------
@@ -149,7 +178,9 @@ class SimulatedConnection(BaseClient):
         elif self._state == "open":
             if kind == "websocket.send":
                 text = event.get("text")
-                await self._inbox.put((event.get("bytes") or b"") if text is None else text)
+                data = (event.get("bytes") or b"") if text is None else text
+                self.sent_messages.append(decoded(data))
+                await self._inbox.put(data)
             elif kind == "websocket.close":
                 self._state = "server-closed"
                 code, reason = event.get("code", 1000), event.get("reason") or ""

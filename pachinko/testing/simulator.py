@@ -158,8 +158,13 @@ class WebSocketSimulator:
         origin: str | None = None,
         client: tuple[str, int] | None = None,
         timeout: float | None = None,
+        codec: str | None = None,
     ) -> SimulatedConnection:
-        """A connection to `path` (may carry `?query`); open it with `async with` or `await`."""
+        """A connection to `path` (may carry `?query`); open it with `async with` or `await`.
+
+        `codec` names what `send_media` writes when the negotiated subprotocol has
+        a codec of its own (e.g. "msgpack" for a `[[routes.subprotocols]]` entry).
+        """
         self._ports += 1
         scope = self.scope(path, headers=headers, subprotocols=subprotocols, origin=origin)
         scope["client"] = client or ("127.0.0.1", self._ports)
@@ -168,6 +173,7 @@ class WebSocketSimulator:
             scope,
             timeout=self.timeout if timeout is None else timeout,
             trace=self.trace,
+            codec=codec,
         )
 
     def scope(

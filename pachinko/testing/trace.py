@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 recorders: list[list[BaseClient]] = []
 
 
+def decoded(data: str | bytes) -> object:
+    """A frame's data decoded as its kind says: JSON for text, msgpack for binary, else as is."""
+    try:
+        if isinstance(data, str):
+            return msgspec.json.decode(data)
+        return msgspec.msgpack.decode(data)
+    except (msgspec.DecodeError, TypeError):
+        return data
+
+
 @dataclass(frozen=True, slots=True)
 class Frame:
     """One frame in a client's trace: `direction` is "sent" or "received" (client's view).
@@ -36,12 +46,7 @@ class Frame:
         """The decoded data: JSON for text, msgpack for binary, else the data as is."""
         if self.kind == "close":
             return {"code": self.code, "reason": self.data}
-        try:
-            if self.kind == "text":
-                return msgspec.json.decode(self.data)
-            return msgspec.msgpack.decode(self.data)
-        except (msgspec.DecodeError, TypeError):
-            return self.data
+        return decoded(self.data)
 
     def json(self) -> object:
         """Decode a text frame as JSON; raises `ValueError` for anything else."""

@@ -69,7 +69,9 @@ async def test_the_guides_versioning_example_serves_both_versions(tmp_path: Path
             async with sim.connect("/chat", subprotocols=["chat.v1"]) as v1:
                 await v1.send_message("edit", {"body": "hi"}, id=2)
                 assert (await v1.receive_json())["payload"]["code"] == "unknown_type"
-            async with sim.connect("/chat", subprotocols=["chat.v2+msgpack"]) as binary:
+            async with sim.connect(
+                "/chat", subprotocols=["chat.v2+msgpack"], codec="msgpack"
+            ) as binary:
                 await binary.send_message("send", {"body": "hi"}, id=3)
                 frame = await binary.receive()
                 assert frame.kind == "binary"
