@@ -8,14 +8,13 @@ from pathlib import Path
 
 import yaml
 
-from pachinko.contract.frames import ERROR_CODES, Frames
+from pachinko.contract.frames import Frames
 from pachinko.contract.payloads import PayloadSchemas
 from pachinko.contract.routes import AppInfo, RouteInfo, SubprotocolInfo, load_app
 
 ASYNCAPI_VERSION = "3.0.0"
 CONTENT_TYPES = {"json": "application/json", "msgpack": "application/msgpack"}
 _KEY = re.compile(r"[^A-Za-z0-9._-]")
-__all__ = ["ERROR_CODES", "asyncapi_document", "asyncapi_text", "render"]
 
 
 def asyncapi_document(app: AppInfo, host: str = "127.0.0.1", port: int = 8000) -> dict:

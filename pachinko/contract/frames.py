@@ -6,20 +6,8 @@ import msgspec
 
 from pachinko.contract.payloads import PayloadSchemas
 from pachinko.contract.routes import MessageInfo
+from pachinko.runtime.frames import ERROR_CODES, INT64, MAX_ID, RESYNC_REASONS
 
-#: The codes of error frames (DESIGN.md section 3).
-ERROR_CODES = (
-    "invalid_json",
-    "invalid_envelope",
-    "unknown_type",
-    "invalid_payload",
-    "rate_limited",
-    "room_full",
-    "internal_error",
-    "backend_unavailable",
-)
-RESYNC_REASONS = ("gap", "reset", "rewind")
-MAX_ID = 2**63 - 1
 ID = "pachinko.MessageId"
 
 _SUMMARIES = {
@@ -41,8 +29,8 @@ class Frames:
         id_ = {
             "description": "Chosen by the client; echoed in the reply and in error frames",
             "oneOf": [
-                {"type": "string", "maxLength": 128},
-                {"type": "integer", "minimum": -MAX_ID - 1, "maximum": MAX_ID},
+                {"type": "string", "maxLength": MAX_ID},
+                {"type": "integer", "minimum": INT64[0], "maximum": INT64[1]},
             ],
         }
         return {**self.payloads.components, ID: id_}

@@ -15,6 +15,20 @@ MessageId = str | int | None
 
 _FLAT_RESERVED = frozenset(("type", "id"))
 
+#: The codes of error frames (docs/guide.md, "Errors").
+ERROR_CODES = (
+    "invalid_json",
+    "invalid_envelope",
+    "unknown_type",
+    "invalid_payload",
+    "rate_limited",
+    "room_full",
+    "internal_error",
+    "backend_unavailable",
+)
+#: Why a member is told to reload a room (`room.resync`).
+RESYNC_REASONS = ("gap", "reset", "rewind")
+
 # NOTE: bounds on what a client chooses and error frames may echo back (the wire protocol).
 MAX_TYPE = 128
 MAX_ID = 128

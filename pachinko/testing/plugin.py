@@ -75,8 +75,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     """Run an `async def` test with `asyncio.run`, unless another async plugin owns it."""
     if not inspect.iscoroutinefunction(pyfuncitem.obj) or _is_foreign(pyfuncitem):
         return None
-    names = pyfuncitem._fixtureinfo.argnames
-    kwargs = {name: pyfuncitem.funcargs[name] for name in names}
+    # NOTE: the test's own parameters; funcargs also holds fixtures they requested.
+    params = inspect.signature(pyfuncitem.obj).parameters
+    kwargs = {name: pyfuncitem.funcargs[name] for name in params if name in pyfuncitem.funcargs}
     limit = float(pyfuncitem.config.getini(TIMEOUT_OPTION) or 0)
     asyncio.run(_run(pyfuncitem, kwargs, limit or None))
     return True

@@ -12,18 +12,9 @@ import pytest
 from conftest import peer
 from websockets.exceptions import InvalidStatus
 
+from pachinko.runtime.frames import ERROR_CODES
 from pachinko.testing import LiveServer
 
-ERROR_CODES = {
-    "invalid_json",
-    "invalid_envelope",
-    "unknown_type",
-    "invalid_payload",
-    "rate_limited",
-    "room_full",
-    "internal_error",
-    "backend_unavailable",
-}
 DEEP = 5000  # past the decoder's recursion limit
 
 

@@ -31,3 +31,18 @@ def test_the_manager_of_an_installed_app_is_found_through_its_middleware() -> No
     app = falcon.asgi.App()
     manager = pachinko.install(app)
     assert pachinko.connection_manager(app) is manager
+
+
+def test_the_uvicorn_internals_pachinko_serve_builds_on_exist() -> None:
+    # pachinko/serve hands plain HTTP to uvicorn's own protocol, constructed as uvicorn
+    # does, and keeps uvicorn's connection and task sets up to date.
+    import inspect
+
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+    from uvicorn.server import ServerState
+
+    state = ServerState()
+    assert isinstance(state.connections, set)
+    assert isinstance(state.tasks, set)
+    params = list(inspect.signature(AutoHTTPProtocol.__init__).parameters)
+    assert params[:5] == ["self", "config", "server_state", "app_state", "_loop"]

@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from pachinko.cli import EXIT_INVALID, EXIT_OK
-from pachinko.contract.asyncapi import ERROR_CODES, asyncapi_document
+from pachinko.contract.asyncapi import asyncapi_document
 from pachinko.contract.routes import load_app
+from pachinko.runtime.frames import ERROR_CODES
 
 ROOT = Path(__file__).resolve().parents[3]
 APPS = Path(__file__).parent / "apps"
