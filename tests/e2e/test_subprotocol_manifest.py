@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -22,6 +24,8 @@ def url() -> Iterator[str]:
 async def test_the_server_answers_with_the_first_offered_name_it_speaks(url: str) -> None:
     async with peer(url, subprotocols=["chat.v3", "chat.v2", "chat.v1"]) as p:
         assert p.ws.response.headers["Sec-WebSocket-Protocol"] == "chat.v2"
+        # NOTE: the client offers permessage-deflate; the manifest leaves compression off.
+        assert "Sec-WebSocket-Extensions" not in p.ws.response.headers
         reply = await p.ask({"type": "send", "payload": {"body": "hi"}, "id": 1})
     assert reply == {
         "type": "sent",
@@ -71,3 +75,22 @@ def test_routes_lists_a_row_per_subprotocol() -> None:
         ["/chat", "chat.v2", "send", "e2e_versioned:ChatV2.on_send"],
         ["/chat", "chat.v2.msgpack", "send", "e2e_versioned:ChatV2.on_send"],
     ]
+
+
+async def test_a_subprotocol_and_deflate_are_negotiated_together(tmp_path: Path) -> None:
+    shutil.copy(MANIFEST.parent / "e2e_versioned.py", tmp_path)
+    text = MANIFEST.read_text().replace(
+        'name = "versioned"', 'name = "versioned"\ncompression = "deflate"'
+    )
+    (tmp_path / "pachinko.toml").write_text(text)
+    with started([BIN / "pachinko", "serve", "-m", tmp_path / "pachinko.toml"]) as (_, port):
+        url = f"ws://127.0.0.1:{port}/chat"
+        async with peer(url, subprotocols=["chat.v2"]) as p:
+            headers = p.ws.response.headers
+            assert headers["Sec-WebSocket-Protocol"] == "chat.v2"
+            assert headers["Sec-WebSocket-Extensions"].startswith("permessage-deflate")
+            reply = await p.ask({"type": "send", "payload": {"body": "z" * 4000}, "id": 1})
+            assert reply["payload"] == {"version": 2, "body": "z" * 4000, "subprotocol": "chat.v2"}
+        async with peer(url, subprotocols=["chat.v2"], compression=None) as p:
+            assert "Sec-WebSocket-Extensions" not in p.ws.response.headers
+            assert p.ws.response.headers["Sec-WebSocket-Protocol"] == "chat.v2"
