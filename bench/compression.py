@@ -22,8 +22,6 @@ import msgspec
 from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.frames import Frame, Opcode
 
-from bench import network
-
 VARIANTS = ["pachinko@serve", "pachinko@serve+deflate"]
 
 # NOTE: a made-up conversation in the demo chat's frames (demo/handlers.py). Lines are
@@ -103,6 +101,8 @@ def bytes_table(count: int = 200) -> list[tuple[str, float, float, float]]:
 
 
 def main(argv: list[str]) -> int:
+    from bench import network  # NOTE: needs the `bench` extra (psutil); the bytes do not
+
     conns = int(argv[0]) if argv else 20
     count = int(argv[1]) if len(argv) > 1 else 300
     rounds = int(argv[2]) if len(argv) > 2 else 5
