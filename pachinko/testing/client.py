@@ -57,7 +57,7 @@ class WebSocketTestClient(BaseClient):
 
     def __init__(
         self,
-        url: str,
+        app_url: str,
         *,
         headers: Headers | None = None,
         subprotocols: Iterable[str] | None = None,
@@ -68,8 +68,8 @@ class WebSocketTestClient(BaseClient):
         max_size: int | None = None,
         codec: str | None = None,
     ) -> None:
-        super().__init__(url, timeout=timeout, trace=trace, codec=codec)
-        self.url = url
+        super().__init__(app_url, timeout=timeout, trace=trace, codec=codec)
+        self.url = app_url
         self.headers = list(headers.items() if isinstance(headers, Mapping) else headers or ())
         self.subprotocols = [Subprotocol(s) for s in subprotocols or ()]
         self.allow_insecure = allow_insecure

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -94,3 +95,17 @@ async def test_a_subprotocol_and_deflate_are_negotiated_together(tmp_path: Path)
         async with peer(url, subprotocols=["chat.v2"], compression=None) as p:
             assert "Sec-WebSocket-Extensions" not in p.ws.response.headers
             assert p.ws.response.headers["Sec-WebSocket-Protocol"] == "chat.v2"
+
+
+def test_check_reports_a_duplicate_subprotocol_where_it_is_written() -> None:
+    bad = APPS.parent.parent / "manifests" / "bad" / "r_subprotocol_duplicate.toml"
+    done = subprocess.run(
+        [BIN / "pachinko", "check", "-m", bad, "--format", "json"], capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    (found,) = json.loads(done.stdout)
+    assert (found["line"], found["code"], found["hint"]) == (
+        11,
+        "duplicate-subprotocol",
+        "the first is at line 8",
+    )
