@@ -15,7 +15,7 @@ import typer
 from pachinko.errors import ManifestError
 from pachinko.loader import CheckResult, examine
 from pachinko.loader.plugins import discover
-from pachinko.loader.table import routing_table
+from pachinko.loader.table import routing_table, table_cells
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -257,13 +257,7 @@ def routes(manifest: ManifestOption = None) -> None:
     result = examine(resolve_manifest_path(manifest))
     if result.plan is None:
         raise typer.Exit(report(result))
-    found = routing_table(result.plan)
-    rows = [("PATH", "TYPE", "HANDLER", "PAYLOAD", "REPLY", "SOURCE")]
-    rows += [(r.path, r.type, r.handler, r.payload, r.reply, r.source) for r in found]
-    if any(r.subprotocol for r in found):  # NOTE: the column only when some route has them
-        column = ["SUBPROTOCOL", *(r.subprotocol or "-" for r in found)]
-        rows = [(row[0], name, *row[1:]) for row, name in zip(rows, column, strict=True)]
-    typer.echo(_table(rows))
+    typer.echo(_table(table_cells(routing_table(result.plan))))
     raise typer.Exit(EXIT_OK)
 
 

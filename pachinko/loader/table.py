@@ -45,6 +45,16 @@ def routing_table(plan: Plan) -> list[RouteRow]:
     return rows
 
 
+def table_cells(rows: list[RouteRow]) -> list[tuple[str, ...]]:
+    """The cells `pachinko routes` prints, header first; SUBPROTOCOL only when a route has one."""
+    cells = [("PATH", "TYPE", "HANDLER", "PAYLOAD", "REPLY", "SOURCE")]
+    cells += [(r.path, r.type, r.handler, r.payload, r.reply, r.source) for r in rows]
+    if not any(r.subprotocol for r in rows):
+        return cells  # type: ignore[return-value]
+    column = ["SUBPROTOCOL", *(r.subprotocol or "-" for r in rows)]
+    return [(row[0], name, *row[1:]) for row, name in zip(cells, column, strict=True)]
+
+
 def _rows(
     path: str,
     subprotocol: str,
