@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from pachinko.contract.document import SUBPROTOCOL_MARK
 from pachinko.contract.frames import Frames
 from pachinko.contract.payloads import PayloadSchemas
 from pachinko.contract.routes import AppInfo, RouteInfo, SubprotocolInfo, load_app
@@ -177,7 +178,7 @@ def _channel(
         }
         headers = {"type": "object", "properties": {"Sec-WebSocket-Protocol": header}}
         channel["bindings"] = {"ws": {"headers": headers, "bindingVersion": "0.1.0"}}
-        channel["x-pachinko-subprotocol"] = subprotocol.name
+        channel[SUBPROTOCOL_MARK] = subprotocol.name
     return channel
 
 
