@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from pachinko.errors import ManifestError
@@ -13,7 +12,7 @@ from pachinko.loader.plugins import BACKENDS, EXTENSIONS, Registry
 from pachinko.loader.records import MessageInfo, Plan, RoutePlan, runtime_limits
 from pachinko.loader.rooms import check_joins, check_unjoined_history
 from pachinko.loader.selection import choose, choose_codecs, configure
-from pachinko.loader.subprotocols import resolve_subprotocols
+from pachinko.loader.subprotocols import Check, resolve_subprotocols
 from pachinko.manifest.diagnostics import (
     BAD_PATH,
     DUPLICATE_NAME,
@@ -31,8 +30,6 @@ from pachinko.runtime.hooks import HOOK_EVENTS, HookMap
 from pachinko.runtime.options import RoomOptions
 from pachinko.runtime.resource import find_handler
 from pachinko.runtime.workers import WorkerSpec
-
-Check = Callable[[object, str], None]
 
 
 def plan(manifest: Manifest, registry: Registry | None = None, *, processes: int = 1) -> Plan:

@@ -2,28 +2,51 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
 from pachinko.loader import checks
-from pachinko.loader.plugins import CODECS
+from pachinko.loader.plugins import CODECS, Registry
 from pachinko.loader.records import MessageInfo
 from pachinko.loader.selection import choose
 from pachinko.manifest.diagnostics import (
     DUPLICATE_SUBPROTOCOL,
     MISSING_HANDLER,
     RESERVED_SUBPROTOCOL,
+    Collector,
     KeyPath,
 )
-from pachinko.manifest.model import Route, SubprotocolTable
-from pachinko.runtime.dispatch import Subprotocol
+from pachinko.manifest.model import MessageTable, Route, SubprotocolTable
+from pachinko.runtime.dispatch import MessageSpec, Subprotocol
 from pachinko.runtime.resource import find_handler
 
-if TYPE_CHECKING:
-    from pachinko.loader.resolve import _Resolver
+Check = Callable[[object, str], None]
+
+
+class Resolver(Protocol):
+    """What resolving subprotocols needs of the loader's resolver (`loader.resolve`)."""
+
+    registry: Registry
+    report: Collector
+    codecs: dict[str, type]
+
+    def is_broken(self, key: KeyPath) -> bool: ...
+
+    def resolve(self, key: KeyPath, spec: str | None, check: Check | None = None) -> object: ...
+
+    def message(
+        self,
+        key: KeyPath,
+        kind: str,
+        entry: MessageTable,
+        resource_spec: str | None,
+        resource: object,
+        owner: KeyPath,
+    ) -> tuple[MessageSpec, MessageInfo]: ...
 
 
 def resolve_subprotocols(
-    resolver: _Resolver, i: int, route: Route, resource: object
+    resolver: Resolver, i: int, route: Route, resource: object
 ) -> tuple[tuple[Subprotocol, ...], dict[str, dict[str, MessageInfo]]]:
     """The subprotocols of route `i` and, by name, what `pachinko routes` shows of their messages.
 
@@ -69,7 +92,7 @@ def resolve_subprotocols(
 
 
 def _check_name(
-    resolver: _Resolver,
+    resolver: Resolver,
     route: Route,
     table: SubprotocolTable,
     key: KeyPath,
@@ -96,7 +119,7 @@ def _check_name(
 
 
 def _check_inherited(
-    resolver: _Resolver, route: Route, table: SubprotocolTable, own: type, key: KeyPath
+    resolver: Resolver, route: Route, table: SubprotocolTable, own: type, key: KeyPath
 ) -> None:
     """Report route messages served by the resource that the subprotocol's resource lacks."""
     for kind, entry in route.messages.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pachinko.testing.session import (
     BaseClient,
@@ -15,8 +15,19 @@ from pachinko.testing.session import (
 )
 from pachinko.testing.trace import decoded
 
-if TYPE_CHECKING:
-    from pachinko.testing.simulator import WebSocketSimulator
+
+class Host(Protocol):
+    """What a connection needs of its simulator (`WebSocketSimulator`)."""
+
+    app: Any
+    connections: list[SimulatedConnection]
+    raise_app_exceptions: bool
+
+    @property
+    def is_started(self) -> bool: ...
+
+    async def start(self) -> object: ...
+
 
 Event = dict[str, Any]
 
@@ -35,7 +46,7 @@ class SimulatedConnection(BaseClient):
 
     def __init__(
         self,
-        simulator: WebSocketSimulator,
+        simulator: Host,
         scope: dict[str, Any],
         *,
         timeout: float,

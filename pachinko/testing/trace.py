@@ -5,16 +5,25 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import msgspec
 
-if TYPE_CHECKING:
-    from pachinko.testing.session import BaseClient
+
+class Recorded(Protocol):
+    """What a failure report reads of a client (`BaseClient`)."""
+
+    frames: list[Frame]
+
+    @property
+    def is_closed(self) -> bool: ...
+
+    def format_trace(self) -> str: ...
+
 
 # NOTE: lists the pytest plugin installs per test; every client opened meanwhile joins them,
 # so a failing test can show the frames of all its clients.
-recorders: list[list[BaseClient]] = []
+recorders: list[list[Recorded]] = []
 
 
 def decoded(data: str | bytes) -> object:
@@ -63,9 +72,9 @@ class Frame:
 
 
 @contextlib.contextmanager
-def recording() -> Iterator[list[BaseClient]]:
+def recording() -> Iterator[list[Recorded]]:
     """Collect every client created inside the block (the plugin's failure report)."""
-    clients: list[BaseClient] = []
+    clients: list[Recorded] = []
     recorders.append(clients)
     try:
         yield clients
