@@ -2,7 +2,8 @@
 
 The same uvicorn config for every contender: wsproto, no access log, one
 process. `NAME@serve` runs it as `pachinko serve` does instead: uvicorn's server
-loop with pachinko's own protocol class (`pachinko.serve`). Prints `PORT <n>`
+loop with pachinko's own protocol class (`pachinko.serve`), and `NAME@serve+deflate`
+with `[app] compression = "deflate"` too. Prints `PORT <n>`
 once the server accepts connections.
 """
 
@@ -34,23 +35,33 @@ def config(app: object) -> uvicorn.Config:
     )
 
 
-def serve_config(app: object) -> uvicorn.Config:
+def serve_config(app: object, compression: str = "off") -> uvicorn.Config:
     """What `pachinko serve` runs: pachinko's protocol, the app's limits."""
     lifespan = lifespan_of(app) if isinstance(app, falcon.asgi.App) else None
     limits = lifespan.router.limits if lifespan is not None else Limits(rate_count=0)
     return make_config(
-        app, limits, access_log=False, log_level="warning", log_config=None, backlog=4096
+        app,
+        limits,
+        compression=compression,
+        access_log=False,
+        log_level="warning",
+        log_config=None,
+        backlog=4096,
     )
 
 
 def main(argv: list[str]) -> int:
     name, _, variant = argv[0].partition("@")
+    variant, _, extension = variant.partition("+")  # NOTE: "pachinko@serve+deflate"
     app = factory(name)()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = Server(serve_config(app)) if variant == "serve" else uvicorn.Server(config(app))
+    if variant == "serve":
+        server = Server(serve_config(app, "deflate" if extension == "deflate" else "off"))
+    else:
+        server = uvicorn.Server(config(app))
 
     def announce() -> None:
         while not server.started:
