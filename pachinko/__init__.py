@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from pachinko.build import build
-from pachinko.errors import Diagnostic, ManifestError, PachinkoError, Reject, RoomFull
+from pachinko.errors import (
+    BackendUnavailable,
+    Diagnostic,
+    ManifestError,
+    PachinkoError,
+    Reject,
+    RoomFull,
+)
 from pachinko.manifest import Manifest, load
 from pachinko.runtime.app import App, connection_manager, install
 from pachinko.runtime.connection import Connection
@@ -17,6 +24,7 @@ from pachinko.runtime.workers import WorkerContext, WorkerController, WorkerSpec
 
 __all__ = [
     "App",
+    "BackendUnavailable",
     "Connection",
     "Diagnostic",
     "HookEvent",

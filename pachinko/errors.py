@@ -78,3 +78,11 @@ class RoomFull(PachinkoError):
 
 class UnknownConnection(PachinkoError, LookupError):
     """No connection with that id is known to the manager."""
+
+
+class BackendUnavailable(PachinkoError, ConnectionError):
+    """The backend (e.g. Redis) could not be reached within its timeout.
+
+    Uncaught in a handler it becomes a `backend_unavailable` error frame; the
+    connection stays open.
+    """

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from time import monotonic
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -14,7 +13,7 @@ import falcon.asgi
 import msgspec
 
 from pachinko.codecs.base import Codec
-from pachinko.errors import Reject, RoomFull
+from pachinko.errors import BackendUnavailable, Reject, RoomFull
 from pachinko.runtime.connection import Connection, Receive, Send
 from pachinko.runtime.dispatch import DispatchTable, Entry, MessageSpec
 from pachinko.runtime.frames import (
@@ -94,7 +93,7 @@ class RouteEndpoint:
         codec, subprotocol = router.negotiate(transport.scope.get("subprotocols") or ())
         receive, send = transport.receive, transport.send
         conn = Connection(
-            uuid.uuid4().hex,
+            router.manager.new_connection_id(),
             manager=router.manager,
             codec=codec,
             framer=FRAMERS[router.envelope],
@@ -132,6 +131,9 @@ class RouteEndpoint:
                     await conn.join(room)
                 except RoomFull as full:
                     await self._send_error(conn, "room_full", f"room {full.room!r} is full", None)
+                except BackendUnavailable:
+                    reason = f"could not join {room!r}: backend unavailable"
+                    await self._send_error(conn, "backend_unavailable", reason, None)
             await run_hooks(chain("after_connect", *layers), conn, HookEvent("after_connect"))
             router.start_workers(conn, self.workers)
             code = await self._loop(conn, resource, layers, receive)
@@ -348,6 +350,11 @@ class RouteEndpoint:
             raise exc
         if isinstance(exc, RoomFull):
             await self._send_error(conn, "room_full", f"room {exc.room!r} is full", envelope.id)
+            return
+        if isinstance(exc, BackendUnavailable):
+            log.warning("backend unavailable for %r on connection %s", envelope.type, conn.id)
+            reason = "the backend could not be reached in time"
+            await self._send_error(conn, "backend_unavailable", reason, envelope.id)
             return
         log.error(
             "handler %s for %r failed on connection %s",

@@ -14,7 +14,7 @@ from pachinko.codecs.builtin import JsonCodec, MsgpackCodec
 from pachinko.runtime.connection import Connection
 from pachinko.runtime.dispatch import MessageSpec
 from pachinko.runtime.endpoint import RouteEndpoint
-from pachinko.runtime.frames import Envelope
+from pachinko.runtime.frames import FRAMERS, Envelope
 from pachinko.runtime.hooks import HookMap
 from pachinko.runtime.manager import WebSocketConnectionManager
 from pachinko.runtime.options import Limits
@@ -51,6 +51,7 @@ class WebSocketRouter:
         self._by_subprotocol = {codec.subprotocol: codec for codec in found}
         self.envelope = envelope
         self.limits = limits or Limits()
+        self.manager.configure(self.codecs, FRAMERS[envelope], self.limits.max_history_bytes)
         self.origins = tuple(allowed_origins)
         self.hooks: HookMap = hooks or {}
         self.routes: list[RouteEndpoint] = []
