@@ -9,6 +9,8 @@ from time import monotonic
 
 #: Bytes an entry costs beyond its frames (deque slot, tuple, dict, bytes headers).
 ENTRY_OVERHEAD = 200
+#: Bytes a room with history costs beyond its entries (its record, deque, name and position).
+ROOM_OVERHEAD = 1000
 
 
 class Kept:
@@ -18,7 +20,7 @@ class Kept:
 
     def __init__(self) -> None:
         self.entries: deque[tuple[int, dict[str, bytes], int]] = deque()
-        self.size = 0
+        self.size = ROOM_OVERHEAD
 
 
 class HistoryStore:
@@ -54,6 +56,7 @@ class HistoryStore:
         kept = self._rooms.get(room)
         if kept is None:
             kept = self._rooms[room] = Kept()
+            self.size += kept.size
         else:
             self._rooms.move_to_end(room)
         size = sum(map(len, frames.values())) + ENTRY_OVERHEAD
@@ -97,7 +100,13 @@ class HistoryStore:
             return
         deadline = self._clock() + ttl
         self._expiry[room] = deadline
-        heapq.heappush(self._heap, (deadline, room))
+        heap = self._heap
+        if len(heap) > 2 * len(self._expiry) + 64:
+            # NOTE: entries of rooms forgotten or joined again linger; rebuild, keep it bounded.
+            heap[:] = [(when, name) for name, when in self._expiry.items()]
+            heapq.heapify(heap)
+        else:
+            heapq.heappush(heap, (deadline, room))
 
     def occupied(self, room: str) -> None:
         """Someone joined `room`: its history no longer expires."""

@@ -115,8 +115,10 @@ class MemoryBackend:
         epoch, offset = self._position(room)
         position = self._positions[room] = Position(epoch, offset + 1)
         if history:
-            # NOTE: frozen (every codec's bytes): the size is exact and the payload is freed.
-            self.history.add(room, position.offset, frames.freeze(), history)
+            # NOTE: every codec's bytes, copied to exact size (encoders over-allocate), so
+            # the budget counts what is really held; the payload object itself is not kept.
+            kept = {name: bytes(memoryview(data)) for name, data in frames.freeze().items()}
+            self.history.add(room, position.offset, kept, history)
             if room not in self._members:
                 self.history.emptied(room, history_ttl)
         if self._sink is not None:
