@@ -73,7 +73,8 @@ class Link:
             self._task = None
 
     async def _supervise(self) -> None:
-        delay, down_since = 0.1, None
+        delay: float = 0.05
+        down_since: float | None = None
         while True:
             try:
                 await self._session()
@@ -87,8 +88,10 @@ class Link:
                 elif now - down_since > 30:
                     log.error("redis link down for %.0f s (%r)", now - down_since, exc)
             if self._up.is_set():
-                delay, down_since = 0.1, None  # it worked for a while: start small again
-            self._up.clear()
+                # NOTE: it was up: retry at once (a killed subscription), then back off.
+                delay, down_since = 0.05, None
+                self._up.clear()
+                continue
             await asyncio.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 5.0)
 

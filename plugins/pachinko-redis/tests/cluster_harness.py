@@ -16,6 +16,7 @@ from typing import Any
 
 from redis_harness import free_port
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 APP = Path(__file__).parent / "app"
 MESSAGES = ("join", "leave", "say", "whoami", "dm", "login", "to_user", "members")
@@ -147,10 +148,14 @@ class Client:
         self._ids = 0
         self._task = asyncio.get_running_loop().create_task(self._read())
         self.close_code: int | None = None
+        self.id = ""
 
     @classmethod
     async def open(cls, url: str) -> Client:
-        return cls(await asyncio.wait_for(connect(url, open_timeout=5), 10))
+        """Connect, then make one round trip: the route's joins at connect are done."""
+        client = cls(await asyncio.wait_for(connect(url, open_timeout=5), 10))
+        client.id = (await client.call("whoami"))["payload"]
+        return client
 
     async def _read(self) -> None:
         try:
@@ -158,14 +163,20 @@ class Client:
                 self.frames.append(json.loads(raw))
                 async with self._changed:
                     self._changed.notify_all()
+        except ConnectionClosed:
+            pass  # NOTE: the server went away (a SIGKILL test): `close_code` says how
         finally:
             self.close_code = self.ws.close_code
             async with self._changed:
                 self._changed.notify_all()
 
     async def wait(self, done: Any, timeout: float = 10.0) -> None:
-        async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(done), timeout)
+        """Wait until `done()` holds, re-checked on every frame; fail after `timeout`."""
+        try:
+            async with self._changed:
+                await asyncio.wait_for(self._changed.wait_for(done), timeout)
+        except asyncio.TimeoutError:
+            raise AssertionError(f"not within {timeout}s; frames: {self.frames[-5:]}") from None
 
     async def call(self, type_: str, payload: object = None, timeout: float = 10.0) -> Any:
         """Send a message with a fresh id; return the frame that answers it."""
@@ -179,7 +190,8 @@ class Client:
         return [f["payload"] for f in self.frames if f["type"] == type_ and "id" not in f]
 
     async def close(self) -> None:
-        await self.ws.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.ws.close(), 5)
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self._task
