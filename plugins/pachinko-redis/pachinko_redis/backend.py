@@ -71,7 +71,7 @@ class RedisBackend:
         self.by_user: dict[str, set[str]] = {}
         self.dirty: set[str] = set()  # rooms to reconcile (a leave that could not reach Redis)
         self.link = Link(self)
-        self._scripts: dict[str, Any] = {}
+        self.lua: dict[str, Any] = {}
 
     # -- keys --
     def room_keys(self, room: str) -> tuple[str, str, str, str]:
@@ -109,7 +109,7 @@ class RedisBackend:
         )
         self.client = Redis.from_pool(pool)
         for name in (n for n in dir(scripts) if n.isupper()):
-            self._scripts[name] = self.client.register_script(getattr(scripts, name))
+            self.lua[name] = self.client.register_script(getattr(scripts, name))
         await self.link.start()
 
     async def stop(self) -> None:
@@ -127,7 +127,7 @@ class RedisBackend:
 
     async def run(self, name: str, keys: Sequence[str], args: Sequence[object]) -> Any:
         """Run one script within `op_timeout`; raises `BackendUnavailable`."""
-        return await self.call(self._scripts[name](keys=keys, args=args))
+        return await self.call(self.lua[name](keys=keys, args=args))
 
     async def call(self, awaitable: Awaitable[T]) -> T:
         try:
