@@ -65,14 +65,14 @@ def write_app(folder: Path, url: str, prefix: str, **options: object) -> Path:
 class Serve:
     """One `pachinko serve` process on a free loopback port; stopped by its process group."""
 
-    def __init__(self, manifest: Path) -> None:
+    def __init__(self, manifest: Path, *options: str) -> None:
         self.manifest = manifest
         self.port = free_port()
         self.lines: list[str] = []
         self.ready = threading.Event()
         command = Path(sys.executable).parent / "pachinko"
         self.process = subprocess.Popen(
-            [str(command), "serve", "-m", str(manifest), "--port", str(self.port)],
+            [str(command), "serve", "-m", str(manifest), "--port", str(self.port), *options],
             cwd=manifest.parent,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -144,3 +144,27 @@ def test_the_redis_backend_is_configured_and_checked(tmp_path: Path) -> None:
     )
     assert checked.returncode == 1
     assert "presence_ttl must be at least 300ms" in checked.stdout + checked.stderr
+
+
+async def test_workers_2_share_one_set_of_rooms(redis_server: RedisServer, tmp_path: Path) -> None:
+    server = Serve(write_app(tmp_path, redis_server.url, "workers"), "--workers", "2")
+    try:
+        server.wait_ready()
+        clients: dict[str, Client] = {}
+        for _ in range(40):  # the kernel spreads connections over the two processes
+            client = await Client.open(server.url + "/chat/one")
+            node = client.id.partition(".")[0]
+            if node in clients:
+                await client.close()
+            else:
+                clients[node] = client
+            if len(clients) == 2:
+                break
+        assert len(clients) == 2, "every connection landed on one process"
+        first, second = clients.values()
+        await first.call("say", {"room": "chat:one", "text": "across"})
+        await second.wait(lambda: second.of("said") == [{"room": "chat:one", "text": "across"}])
+        for client in clients.values():
+            await client.close()
+    finally:
+        server.stop()
