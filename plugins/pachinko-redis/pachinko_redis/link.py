@@ -42,7 +42,8 @@ class Link:
         self.backend = backend
         self.seen: dict[str, Position] = {}  # last position delivered, per local room
         self.is_up = False
-        self.reconnects = 0
+        self.subscriptions = 0  # inbox subscriptions confirmed so far
+        self._subscribed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self._up = asyncio.Event()
         self._registered = False
@@ -64,6 +65,13 @@ class Link:
             await asyncio.wait_for(self._up.wait(), float(self.backend.settings.connect_timeout))
         except asyncio.TimeoutError:
             log.warning("redis not reachable at start; retrying in the background")
+
+    async def wait_subscribed(self, count: int, timeout: float) -> None:
+        """Wait until the inbox has been subscribed `count` times in all (tests, tools)."""
+        async with self._subscribed:
+            await asyncio.wait_for(
+                self._subscribed.wait_for(lambda: self.subscriptions >= count), timeout
+            )
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -108,10 +116,12 @@ class Link:
             confirmed = await bounded(pubsub.get_message(timeout=op), op)
             if not confirmed or confirmed["type"] != "subscribe":
                 raise ConnectionError(f"no subscribe confirmation: {confirmed!r}")
+            async with self._subscribed:
+                self.subscriptions += 1
+                self._subscribed.notify_all()
             await self._sync()
             self.is_up = True
             self._up.set()
-            self.reconnects += 1
             log.info("redis link up (node %s)", backend.node)
             beat = asyncio.get_running_loop().create_task(self._beat())
             last = monotonic()
