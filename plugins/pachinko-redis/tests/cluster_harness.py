@@ -65,11 +65,13 @@ def write_app(folder: Path, url: str, prefix: str, **options: object) -> Path:
 class Serve:
     """One `pachinko serve` process on a free loopback port; stopped by its process group."""
 
-    def __init__(self, manifest: Path, *options: str) -> None:
+    def __init__(self, manifest: Path, *options: str, processes: int = 1) -> None:
         self.manifest = manifest
+        self.processes = processes  # how many "ready" lines to wait for (--workers N)
         self.port = free_port()
         self.lines: list[str] = []
         self.ready = threading.Event()
+        self.readies = 0
         command = Path(sys.executable).parent / "pachinko"
         self.process = subprocess.Popen(
             [str(command), "serve", "-m", str(manifest), "--port", str(self.port), *options],
@@ -87,7 +89,9 @@ class Serve:
         for line in self.process.stderr:
             self.lines.append(line)
             if "pachinko ready" in line:
-                self.ready.set()
+                self.readies += 1
+                if self.readies >= self.processes:
+                    self.ready.set()
         self.ready.set()  # NOTE: it exited: wake the waiter, which checks
 
     def wait_ready(self, timeout: float = 20.0) -> Serve:

@@ -147,24 +147,29 @@ def test_the_redis_backend_is_configured_and_checked(tmp_path: Path) -> None:
 
 
 async def test_workers_2_share_one_set_of_rooms(redis_server: RedisServer, tmp_path: Path) -> None:
-    server = Serve(write_app(tmp_path, redis_server.url, "workers"), "--workers", "2")
+    manifest = write_app(tmp_path, redis_server.url, "workers")
+    server = Serve(manifest, "--workers", "2", processes=2)
     try:
         server.wait_ready()
         clients: dict[str, Client] = {}
-        for _ in range(40):  # the kernel spreads connections over the two processes
-            client = await Client.open(server.url + "/chat/one")
-            node = client.id.partition(".")[0]
-            if node in clients:
-                await client.close()
-            else:
-                clients[node] = client
+        extra: list[Client] = []
+        for _ in range(5):  # concurrent connects: the kernel spreads them over both processes
+            opened = await asyncio.gather(
+                *(Client.open(server.url + "/chat/one") for _ in range(10))
+            )
+            for client in opened:
+                node = client.id.partition(".")[0]
+                if node in clients:
+                    extra.append(client)
+                else:
+                    clients[node] = client
             if len(clients) == 2:
                 break
         assert len(clients) == 2, "every connection landed on one process"
         first, second = clients.values()
         await first.call("say", {"room": "chat:one", "text": "across"})
         await second.wait(lambda: second.of("said") == [{"room": "chat:one", "text": "across"}])
-        for client in clients.values():
+        for client in [*clients.values(), *extra]:
             await client.close()
     finally:
         server.stop()
