@@ -204,12 +204,16 @@ class RedisBackend:
 
     async def announce_left(self, room: str, pairs: Sequence[bytes]) -> None:
         """Publish `presence.leave` for members removed because their process died."""
+        await self.announce(room, "leave", pairs)
+
+    async def announce(self, room: str, kind: str, pairs: Sequence[bytes]) -> None:
+        """Publish `presence.<kind>` for `[conn, user json, ...]` to the room's processes."""
         if not pairs or self.sink is None:
             return
         _, n, _, _ = self.room_keys(room)
         for i in range(0, len(pairs), 2):
             conn, user = pairs[i].decode(), _unjson.decode(pairs[i + 1])
-            frames = self.sink.presence(room, "leave", conn, user)
+            frames = self.sink.presence(room, kind, conn, user)
             if frames is not None:
                 await self.run(
                     "FANOUT", (n,), (self.inbox_prefix, b"p" + body(room, (conn,), frames))

@@ -173,7 +173,7 @@ class Link:
         if not was and self._registered:
             log.warning("process %s was reaped while alive; re-adding its members", backend.node)
             for room in tuple(backend.local):
-                await self._reassert(room)
+                await self._reassert(room, announce=True)
             await self._reindex()
         self._registered = True
         for node in dead:
@@ -208,18 +208,23 @@ class Link:
         for conn, user in tuple(self.backend.users.items()):
             await self.backend.index_user(conn, user)
 
-    async def _reassert(self, room: str) -> None:
+    async def _reassert(self, room: str, *, announce: bool = False) -> None:
         backend = self.backend
         m, n, s, h = backend.room_keys(room)
         rooms_key, _ = backend.node_keys(backend.node)
         pairs = [
             item for conn, user in backend.local.get(room, {}).items() for item in (conn, user)
         ]
-        epoch, offset = await backend.run(
+        epoch, offset, added = await backend.run(
             "REASSERT",
             (m, n, rooms_key, f"{backend.prefix}:rooms", s, h),
             (backend.node, room, backend.epoch(), *pairs),
         )
+        seen = self.seen.get(room)
+        if announce and added and seen is not None and seen.epoch == epoch.decode():
+            # NOTE: reaped while alive: peers were told these members left; they are back.
+            # (After a Redis data loss the epoch is new and members get room.resync instead.)
+            await backend.announce(room, "join", added)
         if room in backend.local:
             await self._catch_up(room, Position(epoch.decode(), int(offset)))
 

@@ -248,7 +248,8 @@ return 1
 """
 
 # KEYS m n node_rooms rooms s h ; ARGV node room new_epoch [conn user]...
-# Make this node's entries in the room match its local members; returns {e, o}.
+# Make this node's entries in the room match its local members; returns
+# {e, o, {conn, user, ...} re-added}.
 REASSERT = """
 local want = {}
 local count = 0
@@ -261,7 +262,13 @@ for i = 1, #all, 2 do
   local node = string.match(all[i + 1], '^([^|]*)')
   if node == ARGV[1] and not want[all[i]] then redis.call('HDEL', KEYS[1], all[i]) end
 end
-for conn, user in pairs(want) do redis.call('HSET', KEYS[1], conn, ARGV[1] .. '|' .. user) end
+local added = {}
+for conn, user in pairs(want) do
+  if redis.call('HSET', KEYS[1], conn, ARGV[1] .. '|' .. user) == 1 then
+    table.insert(added, conn)
+    table.insert(added, user)
+  end
+end
 if count > 0 then
   redis.call('HSET', KEYS[2], ARGV[1], count)
   redis.call('SADD', KEYS[3], ARGV[2])
@@ -279,5 +286,5 @@ if not e then
   redis.call('DEL', KEYS[6])
   redis.call('HSET', KEYS[5], 'e', e, 'o', 0)
 end
-return {e, redis.call('HGET', KEYS[5], 'o')}
+return {e, redis.call('HGET', KEYS[5], 'o'), added}
 """

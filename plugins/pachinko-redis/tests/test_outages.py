@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from time import monotonic
@@ -168,4 +170,25 @@ async def test_a_sigkilled_process_members_leave_within_presence_ttl(
     members = (await watcher.call("members", {"room": "chat:crash"}))["payload"]
     assert members == [(await watcher.call("whoami"))["payload"]]
     for client in [watcher, *doomed]:
+        await client.close()
+
+
+async def test_a_process_reaped_while_frozen_comes_back_with_its_members(
+    pair: list[Serve],
+) -> None:
+    watcher = await Client.open(pair[0].url + "/chat/frozen")
+    sleeper = await Client.open(pair[1].url + "/chat/frozen")
+    await watcher.wait(lambda: len(watcher.of("presence.join")) == 1)
+    os.killpg(pair[1].pid, signal.SIGSTOP)  # longer than its lease: the others reap it
+    try:
+        await watcher.wait(lambda: len(watcher.of("presence.leave")) == 1, timeout=5)
+    finally:
+        os.killpg(pair[1].pid, signal.SIGCONT)
+    await watcher.wait(lambda: len(watcher.of("presence.join")) == 2, timeout=5)
+    assert watcher.of("presence.join")[1]["connection"] == sleeper.id
+    members = (await watcher.call("members", {"room": "chat:frozen"}))["payload"]
+    assert members == sorted([watcher.id, sleeper.id])
+    await watcher.call("say", {"room": "chat:frozen", "n": 1})
+    await sleeper.wait(lambda: sleeper.of("said") == [{"room": "chat:frozen", "n": 1}])
+    for client in (watcher, sleeper):
         await client.close()
