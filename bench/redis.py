@@ -8,13 +8,12 @@ in this Python process; members are split 50/50 over them. Memory and Redis
 rounds are interleaved; each figure is a median (latencies: p50/p99).
 
 - latency: trigger (`await broadcast()` starts) -> last member's write;
-- publish CPU: process CPU per `broadcast()` to a room whose members are
-  elsewhere (the sender's encode + script call), Redis's own time excluded;
-- receive CPU: the inbox handler run directly on a recorded message, per
-  broadcast (no members) and per recipient (1000 members), against the
-  memory backend's delivery of the same broadcast;
-- throughput: broadcasts/s with 16 in flight (the pool size) to 100 members over the two
-  managers, every member receiving every broadcast (no loss);
+- publish CPU: process CPU per `broadcast()` to a room whose one member is on
+  the other manager (encode + script call; Redis's own time excluded);
+- receive CPU: the inbox handler run on recorded messages, per broadcast (1
+  member) and per recipient (1000), against the memory backend's delivery;
+- throughput: broadcasts/s, 16 in flight (the pool size), to 100 members over
+  the two managers, every member receiving every broadcast (no loss);
 - join: `join` p50/p99 into a room with 50 broadcasts of history.
 
 `python -m bench.redis` prints the figures; `bench.run` includes them.
@@ -25,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import tempfile
@@ -43,23 +43,18 @@ def _start_redis() -> tuple[str, subprocess.Popen[bytes] | None]:
     url = os.environ.get("PACHINKO_BENCH_REDIS_URL")
     if url:
         return url, None
-    import socket
+    import redis
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    directory = tempfile.mkdtemp(prefix="bench-redis-")
-    binary = shutil.which("redis-server") or "redis-server"
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", directory],
+        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
+         "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tempfile.mkdtemp()],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    import redis
-
-    client = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
+    client, deadline = redis.Redis(port=port), time.monotonic() + 10
     while True:  # NOTE: a starting server tells readiness only by answering
         try:
             client.ping()
