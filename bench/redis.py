@@ -150,7 +150,6 @@ async def _publish_cpu(managers: list[Any], count: int) -> float:
     spent = time.process_time() - started
     await asyncio.wait_for(members.done.wait(), 30)
     await managers[1].unregister(far)
-    # NOTE: the far side's receive cost runs in this process too; subtract it (measured below).
     return spent / count * 1e6
 
 
