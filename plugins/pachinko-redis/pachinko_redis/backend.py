@@ -261,7 +261,11 @@ class RedisBackend:
         await self.forget(connection_id)
         self.users[connection_id] = user
         self.by_user.setdefault(user, set()).add(connection_id)
-        await self.index_user(connection_id, user)
+        try:
+            await self.index_user(connection_id, user)
+        except BackendUnavailable:
+            await self.forget(connection_id)  # NOTE: not indexed anywhere, then not here either
+            raise
 
     async def index_user(self, connection_id: str, user: str) -> None:
         _, users_key = self.node_keys(self.node)
