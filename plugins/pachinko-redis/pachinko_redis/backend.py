@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
-import sys
 import uuid
 from collections.abc import Awaitable, Sequence
 from typing import Any, ClassVar, TypeVar
 
 import msgspec
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
 
 from pachinko.backends.base import Frames, JoinResult, Position, Sink
 from pachinko.errors import BackendUnavailable
 from pachinko_redis import scripts
+from pachinko_redis.client import DOWN, bounded, redis_options
 from pachinko_redis.config import RedisConfig
 from pachinko_redis.link import Link, body
 
@@ -27,28 +22,6 @@ log = logging.getLogger("pachinko.redis")
 T = TypeVar("T")
 _json = msgspec.json.Encoder()
 _unjson = msgspec.json.Decoder()
-_DOWN = (RedisConnectionError, RedisTimeoutError, TimeoutError, OSError)
-
-
-if sys.version_info >= (3, 11):
-
-    async def bounded(awaitable: Awaitable[T], seconds: float) -> T:
-        async with asyncio.timeout(seconds):
-            return await awaitable
-else:
-
-    async def bounded(awaitable: Awaitable[T], seconds: float) -> T:
-        return await asyncio.wait_for(awaitable, seconds)
-
-
-def redis_options(config: RedisConfig) -> dict[str, Any]:
-    """What every connection shares: RESP2 pinned, our own retries (none), keepalive."""
-    return {
-        "protocol": 2,
-        "socket_connect_timeout": float(config.connect_timeout),
-        "socket_keepalive": True,
-        "retry": Retry(NoBackoff(), 0),
-    }
 
 
 class RedisBackend:
@@ -119,7 +92,7 @@ class RedisBackend:
                 await bounded(
                     self.client.zrem(self.nodes_key, self.node), float(self.settings.op_timeout)
                 )
-            except _DOWN:
+            except DOWN:
                 log.warning("could not deregister process %s; its lease will lapse", self.node)
             await self.client.aclose()
             self.client = None
@@ -132,7 +105,7 @@ class RedisBackend:
     async def call(self, awaitable: Awaitable[T]) -> T:
         try:
             return await bounded(awaitable, float(self.settings.op_timeout))
-        except _DOWN as exc:
+        except DOWN as exc:
             raise BackendUnavailable(f"redis did not answer in time: {exc!r}") from exc
 
     def epoch(self) -> str:
@@ -264,7 +237,7 @@ class RedisBackend:
         try:
             await self.index_user(connection_id, user)
         except BackendUnavailable:
-            await self.forget(connection_id)  # NOTE: not indexed anywhere, then not here either
+            self._unindex(connection_id)  # NOTE: not indexed in Redis: not here either
             raise
 
     async def index_user(self, connection_id: str, user: str) -> None:
@@ -274,14 +247,18 @@ class RedisBackend:
         pipe.sadd(users_key, user)
         await self.call(pipe.execute())
 
-    async def forget(self, connection_id: str) -> None:
+    def _unindex(self, connection_id: str) -> str | None:
         user = self.users.pop(connection_id, None)
+        conns = self.by_user.get(user, set()) if user is not None else set()
+        conns.discard(connection_id)
+        if user is not None and not conns:
+            self.by_user.pop(user, None)
+        return user
+
+    async def forget(self, connection_id: str) -> None:
+        user = self._unindex(connection_id)
         if user is None:
             return
-        conns = self.by_user.get(user, set())
-        conns.discard(connection_id)
-        if not conns:
-            self.by_user.pop(user, None)
         try:
             await self.call(self.client.hdel(self.user_key(user), connection_id))  # type: ignore[union-attr]
         except BackendUnavailable:

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from pachinko.backends.base import Frames, Position
 from pachinko.errors import BackendUnavailable
+from pachinko_redis.client import bounded, redis_options
 
 if TYPE_CHECKING:
     from pachinko_redis.backend import RedisBackend
@@ -105,8 +106,6 @@ class Link:
 
     async def _session(self) -> None:
         backend, settings = self.backend, self.backend.settings
-        from pachinko_redis.backend import bounded, redis_options
-
         client = Redis.from_url(settings.url, **redis_options(settings))
         pubsub = client.pubsub()
         beat: asyncio.Task[None] | None = None
