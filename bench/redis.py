@@ -90,15 +90,10 @@ class Members:
     def add(self, manager: Any, name: str) -> Any:
         from pachinko.runtime.connection import Connection
         from pachinko.runtime.frames import nested_frame
+        from pachinko.runtime.outbox import Outbox
 
-        async def never() -> dict[str, Any]:
-            await asyncio.Event().wait()
-            return {}
-
-        conn = Connection(
-            name, manager=manager, codec=manager.codecs["json"], framer=nested_frame,
-            send=self.send, receive=never, send_queue=100_000,
-        )  # fmt: skip
+        outbox = Outbox(self.send, manager.codecs["json"], nested_frame, limit=100_000)
+        conn = Connection(name, manager=manager, outbox=outbox)
         manager.register(conn)
         return conn
 

@@ -1,7 +1,9 @@
-"""`python -m bench.serve NAME`: serve contender NAME under uvicorn on 127.0.0.1.
+"""`python -m bench.serve NAME[@serve]`: serve contender NAME on 127.0.0.1.
 
 The same uvicorn config for every contender: wsproto, no access log, one
-process. Prints `PORT <n>` once the server accepts connections.
+process. `NAME@serve` runs it as `pachinko serve` does instead: uvicorn's server
+loop with pachinko's own protocol class (`pachinko.serve`). Prints `PORT <n>`
+once the server accepts connections.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ import sys
 import threading
 import time
 
+import falcon.asgi
 import uvicorn
 
 from bench.contenders import factory
+from pachinko.runtime.app import lifespan_of
+from pachinko.runtime.options import Limits
+from pachinko.server import Server, make_config
 
 
 def config(app: object) -> uvicorn.Config:
@@ -28,13 +34,23 @@ def config(app: object) -> uvicorn.Config:
     )
 
 
+def serve_config(app: object) -> uvicorn.Config:
+    """What `pachinko serve` runs: pachinko's protocol, the app's limits."""
+    lifespan = lifespan_of(app) if isinstance(app, falcon.asgi.App) else None
+    limits = lifespan.router.limits if lifespan is not None else Limits(rate_count=0)
+    return make_config(
+        app, limits, access_log=False, log_level="warning", log_config=None, backlog=4096
+    )
+
+
 def main(argv: list[str]) -> int:
-    app = factory(argv[0])()
+    name, _, variant = argv[0].partition("@")
+    app = factory(name)()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(config(app))
+    server = Server(serve_config(app)) if variant == "serve" else uvicorn.Server(config(app))
 
     def announce() -> None:
         while not server.started:

@@ -10,11 +10,12 @@ from pachinko.errors import (
     PachinkoError,
     Reject,
     RoomFull,
+    UnknownConnection,
 )
 from pachinko.manifest import Manifest, load
 from pachinko.runtime.app import App, connection_manager, install
 from pachinko.runtime.connection import Connection
-from pachinko.runtime.dispatch import MessageSpec
+from pachinko.runtime.dispatch import MessageSpec, Subprotocol
 from pachinko.runtime.hooks import HookEvent, Message
 from pachinko.runtime.manager import WebSocketConnectionManager
 from pachinko.runtime.options import Limits, RoomOptions
@@ -37,6 +38,8 @@ __all__ = [
     "Reject",
     "RoomFull",
     "RoomOptions",
+    "Subprotocol",
+    "UnknownConnection",
     "WebSocketConnectionManager",
     "WebSocketResource",
     "WebSocketRouter",

@@ -1,7 +1,9 @@
-"""Running an app under uvicorn, the way `pachinko serve` does."""
+"""Running an app the way `pachinko serve` does: uvicorn's server loop, pachinko's protocol."""
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import logging
 import multiprocessing
 import os
@@ -9,58 +11,50 @@ import signal
 import socket
 import sys
 import threading
-from time import monotonic
+from types import FrameType
 from typing import Any
 
 import falcon.asgi
 import uvicorn
-from uvicorn.protocols.websockets.wsproto_impl import WSProtocol as WsprotoProtocol
-from uvicorn.supervisors import ChangeReload
 
-from pachinko.build import build_plan, runtime_limits
-from pachinko.loader.plan import Plan
+from pachinko.build import build_plan
+from pachinko.loader import Plan
+from pachinko.reload import serve_reloading, user_folders
 from pachinko.runtime.app import Lifespan, lifespan_of
-from pachinko.runtime.options import ACTIVITY, Activity, Limits
-
-
-class WSProtocol(WsprotoProtocol):
-    """uvicorn's wsproto protocol, telling the app about every frame, pongs included.
-
-    NOTE: uvicorn's default sans-io protocol fails Autobahn case 7.1.5 (frames after
-    a close) and its "websockets" one is deprecated; wsproto is conformant. ASGI has
-    no pong event, so the time of the last bytes received is shared through the
-    scope's `extensions` (`pachinko.activity`) for `idle_timeout`.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.activity = Activity()
-
-    def data_received(self, data: bytes) -> None:
-        self.activity.last = monotonic()
-        super().data_received(data)
-
-    def handle_connect(self, event: Any) -> None:
-        super().handle_connect(event)
-        self.scope["extensions"][ACTIVITY] = self.activity  # type: ignore[index]
-
+from pachinko.runtime.options import Limits
+from pachinko.serve import (
+    PachinkoProtocol,
+    Registry,
+    ServeSettings,
+    connection_cap,
+    raise_file_limit,
+)
 
 log = logging.getLogger("pachinko")
 ready = logging.getLogger("uvicorn.error")  # NOTE: uvicorn's log config shows this one
 
 
-def make_config(app: Any, limits: Limits, **options: Any) -> uvicorn.Config:
-    """A uvicorn config that enforces the manifest's frame size and ping interval."""
-    return uvicorn.Config(
-        app,
-        ws=WSProtocol,
-        ws_max_size=limits.max_message_bytes,
-        ws_ping_interval=limits.ping_interval or None,
-        # NOTE: a lenient pong deadline; `idle_timeout` decides when silence is too long.
-        ws_ping_timeout=max(limits.ping_interval, 20.0) if limits.ping_interval else None,
-        lifespan="on",
-        **options,
+class ServeConfig(uvicorn.Config):
+    """uvicorn's config with pachinko's protocol class and what that protocol enforces."""
+
+    def __init__(self, app: Any, *, settings: ServeSettings, **options: Any) -> None:
+        super().__init__(app, http=PachinkoProtocol, ws=PachinkoProtocol, **options)
+        self.settings = settings
+        self.registry = Registry()
+
+
+def make_config(
+    app: Any, limits: Limits, *, compression: str = "off", **options: Any
+) -> ServeConfig:
+    """A config whose protocol enforces the manifest's `[limits]` and `[app] compression`."""
+    settings = ServeSettings.from_limits(limits, compression)
+    options.setdefault("lifespan", "on")
+    options.setdefault("h11_max_incomplete_event_size", limits.max_header_bytes)
+    # NOTE: a bound on uvicorn's own wait for connections: drain, then closes that abort.
+    options.setdefault(
+        "timeout_graceful_shutdown", limits.shutdown_timeout + limits.send_timeout + 1.0
     )
+    return ServeConfig(app, settings=settings, **options)
 
 
 class Server(uvicorn.Server):
@@ -74,7 +68,8 @@ class Server(uvicorn.Server):
         self.exit_code = 0
 
     def fail(self, name: str, error: BaseException | None) -> None:
-        log.critical("worker %r failed for good; stopping the server", name, exc_info=error)
+        # NOTE: the crash itself was logged with its traceback; print that only once.
+        log.critical("worker %r failed for good; stopping the server", name)
         self.exit_code = 1
         self.should_exit = True
 
@@ -87,19 +82,57 @@ class Server(uvicorn.Server):
             app = getattr(app, "app", None)
         return lifespan_of(app) if isinstance(app, falcon.asgi.App) else None
 
+    @property
+    def registry(self) -> Registry:
+        return self.config.registry  # type: ignore[attr-defined,no-any-return]
+
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         lifespan = self._lifespan()
         if lifespan is not None:
             lifespan.workers.on_fatal = self.fail
+        before, after = raise_file_limit()
+        if after != before:
+            ready.info("raised the soft file descriptor limit from %d to %d", before, after)
+        self.registry.fd_cap = connection_cap()
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(self._loop_error)
         await super().startup(sockets)
-        if self.started:
+        if self.started and not self.should_exit:  # NOTE: never "ready" after a fatal failure
             ready.info("pachinko ready in process [%d]", os.getpid())
 
+    def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """One line (not a traceback per attempt) when the descriptor limit refuses an accept."""
+        error = context.get("exception")
+        if isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE):
+            self.registry.warn(
+                "emfile",
+                "refusing connections: out of file descriptors (%d open here)",
+                len(self.registry.open),
+            )
+            return
+        loop.default_exception_handler(context)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Stop on SIGINT/SIGTERM; a second SIGINT forces it.
+
+        NOTE: unlike uvicorn's, the signal is not re-raised after the graceful
+        shutdown, so the process exits 0 rather than -15 (DESIGN.md section 3).
+        """
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        else:
+            self.should_exit = True
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Stop accepting, stop delivering frames, let handlers reply, then 1001 to all."""
+        for server in self.servers:
+            server.close()
+        self.registry.drain()
         lifespan = self._lifespan()
+        timeout = self.config.settings.shutdown_timeout  # type: ignore[attr-defined]
         if lifespan is not None:
-            # NOTE: before uvicorn fails every WebSocket with its own 1012.
-            await lifespan.router.close_all(1001)
+            await lifespan.router.drain(timeout)
+        # NOTE: uvicorn then asks each remaining connection to shut down (1001 here).
         await super().shutdown(sockets)
 
 
@@ -111,21 +144,31 @@ def run(
     reload: bool = False,
     workers: int = 1,
     log_level: str = "info",
+    options: dict[str, Any] | None = None,
 ) -> int:
-    """Serve a checked plan until stopped; return the process exit code."""
-    limits = runtime_limits(plan)
-    options: dict[str, Any] = {"host": host, "port": port, "log_level": log_level}
+    """Serve a checked plan until stopped; return the process exit code.
+
+    `options` are more keyword arguments of `uvicorn.Config` (proxy headers, root
+    path, TLS files, log configuration).
+    """
+    limits = plan.limits
+    options = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "compression": plan.manifest.app.compression,
+        **(options or {}),
+    }
     if workers <= 1 and not reload:
         server = Server(make_config(build_plan(plan), limits, **options))
         server.run()
         return server.exit_code
     # NOTE: other processes import the app: each builds it from the manifest.
     os.environ["PACHINKO_MANIFEST"] = str(plan.path.resolve())
-    config = make_config("pachinko.asgi:app", limits, reload=reload, **options)
+    config = make_config("pachinko.asgi:app", limits, **options)
     if reload:
-        server = Server(config)
-        ChangeReload(config, target=server.run, sockets=[config.bind_socket()]).run()
-        return server.exit_code
+        config.configure_logging()
+        return serve_reloading(config, plan.path, user_folders(plan.path), _work)
     return supervise(config, workers)
 
 

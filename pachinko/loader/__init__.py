@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pachinko.errors import Diagnostic, ManifestError
-from pachinko.loader.diagnostics import sort_diagnostics
-from pachinko.loader.plan import Plan
+from pachinko.loader.records import Plan
 from pachinko.loader.resolve import plan
+from pachinko.manifest import read
+from pachinko.manifest.diagnostics import sort_diagnostics
 
 __all__ = ["CheckResult", "Plan", "check", "examine", "plan"]
 
@@ -30,15 +31,15 @@ class CheckResult:
         return len(self.diagnostics) - self.errors
 
 
-def examine(path: str | Path) -> CheckResult:
-    """Load and resolve the manifest at `path`, collecting every diagnostic.
+def examine(path: str | Path, *, processes: int = 1) -> CheckResult:
+    """Read and resolve the manifest at `path`, collecting every diagnostic of both stages.
 
-    Never raises for problems of the manifest or of the code it names.
+    A structural mistake in one part does not stop the import, signature and plugin
+    checks of the parts that parsed. Never raises for problems of the manifest or of
+    the code it names.
     """
-    from pachinko.manifest import load
-
     try:
-        resolved = plan(load(path))
+        resolved = plan(read(path), processes=processes)
     except ManifestError as error:
         return CheckResult(Path(path), sort_diagnostics(error.diagnostics), None)
     return CheckResult(Path(path), resolved.warnings, resolved)

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import functools
 import inspect
-from pathlib import Path
 
 import falcon
 import falcon.asgi
 import msgspec
 
-from pachinko.loader.diagnostics import (
+from pachinko.manifest.diagnostics import (
     BAD_HTTP_APP,
     BAD_PAYLOAD_TYPE,
     BAD_RESOURCE,
@@ -172,21 +171,3 @@ def check_http_app(app: object, spec: str) -> None:
         raise Problem(
             BAD_HTTP_APP, f"http app factory {spec!r} cannot be called without arguments", hint
         ) from error
-
-
-def source_of(func: object, base: Path) -> str:
-    """Return `"file.py:LINE"` where `func` is defined (relative to `base` if under it)."""
-    while isinstance(func, functools.partial):
-        func = func.func
-    try:
-        func = inspect.unwrap(func)  # type: ignore[arg-type]
-        filename = inspect.getsourcefile(func)  # type: ignore[arg-type]
-        _, line = inspect.getsourcelines(func)  # type: ignore[arg-type]
-    except (TypeError, OSError):
-        return "?"
-    if filename is None:
-        return "?"
-    path = Path(filename)
-    if path.is_relative_to(base):
-        path = path.relative_to(base)
-    return f"{path}:{max(line, 1)}"

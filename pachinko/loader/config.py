@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import difflib
-import re
 
 import msgspec
 
-from pachinko.loader.diagnostics import (
+from pachinko.manifest.diagnostics import (
     BAD_PLUGIN,
     INVALID_VALUE,
     MISSING_KEY,
@@ -15,29 +14,18 @@ from pachinko.loader.diagnostics import (
     WRONG_TYPE,
     KeyPath,
     Problem,
+    read_validation_error,
 )
-from pachinko.manifest.values import Duration, Rate
-
-_EXPECTED = re.compile(r"^Expected `(.+?)`, got `(.+?)`")
-
-
-def _dec_hook(type_: type, value: object) -> object:
-    # NOTE: plugin configs may use the manifest's own value types.
-    if type_ is Duration:
-        return Duration.parse(value)
-    if type_ is Rate:
-        return Rate.parse(value)
-    if type_ is object:
-        return value
-    raise NotImplementedError(f"unsupported type {type_!r}")
+from pachinko.manifest.values import dec_hook
 
 
 def _invalid(error: Exception, dotted: str) -> Problem:
-    text = str(error)
-    expected = _EXPECTED.match(text)
-    if expected:
-        return Problem(WRONG_TYPE, f"expected {expected[1]} for '{dotted}', got {expected[2]}")
-    return Problem(INVALID_VALUE, f"invalid value for '{dotted}': {text}")
+    if isinstance(error, msgspec.ValidationError):
+        found = read_validation_error(error)
+        if found.expected is not None:
+            message = f"expected {found.expected} for '{dotted}', got {found.got}"
+            return Problem(WRONG_TYPE, message)
+    return Problem(INVALID_VALUE, f"invalid value for '{dotted}': {error}")
 
 
 def validate_config(
@@ -67,7 +55,7 @@ def validate_config(
     for name, field in fields.items():
         if name in known:
             try:
-                msgspec.convert(known[name], field.type, dec_hook=_dec_hook)
+                msgspec.convert(known[name], field.type, dec_hook=dec_hook)
             except (msgspec.ValidationError, TypeError, ValueError) as error:
                 problems.append(((*table, name), _invalid(error, f"{where}.{name}")))
         elif field.required:
@@ -76,6 +64,6 @@ def validate_config(
     if problems:
         return None, problems
     try:
-        return msgspec.convert(known, config_type, dec_hook=_dec_hook), []
+        return msgspec.convert(known, config_type, dec_hook=dec_hook), []
     except (msgspec.ValidationError, TypeError, ValueError) as error:
         return None, [(table, Problem(INVALID_VALUE, str(error)))]

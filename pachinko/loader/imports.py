@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
+import inspect
+import pkgutil
 import re
 import sys
+import sysconfig
 import traceback
 from pathlib import Path
 
-from pachinko.loader.diagnostics import IMPORT_FAILED, INVALID_IMPORT, Problem
+from pachinko.manifest.diagnostics import IMPORT_FAILED, INVALID_IMPORT, Problem
 
 _MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
@@ -43,10 +47,12 @@ def resolve_import(spec: str) -> object:
         target = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         if _is_missing(error, module_name):
+            close = _close_module(module_name)
+            hint = "modules are searched in the manifest's folder first, then on sys.path"
             raise Problem(
                 IMPORT_FAILED,
                 f"{cannot}: no module named {module_name!r}",
-                "modules are searched in the manifest's folder first, then on sys.path",
+                f"did you mean {close!r}?" if close else hint,
             ) from error
         raise _raised(cannot, module_name, error) from error
     except (Exception, SystemExit) as error:
@@ -73,10 +79,39 @@ def _is_missing(error: ModuleNotFoundError, module_name: str) -> bool:
     return module_name == missing or module_name.startswith(missing + ".")
 
 
+def _close_module(module_name: str) -> str | None:
+    """Suggest an importable module whose name is close to a missing one."""
+    parent, _, name = module_name.rpartition(".")
+    try:
+        package = importlib.import_module(parent) if parent else None
+    except Exception:  # NOTE: a broken parent is reported by its own import
+        return None
+    where = getattr(package, "__path__", None) if package else None
+    if parent and where is None:
+        return None
+    names = [found.name for found in pkgutil.iter_modules(where)]
+    names += [] if parent else list(sys.builtin_module_names)
+    close = difflib.get_close_matches(name, names, n=1)
+    return f"{parent}.{close[0]}" if close and parent else (close[0] if close else None)
+
+
+_LIBRARY = tuple(
+    {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+)
+
+
+def _user_frame(error: BaseException) -> traceback.FrameSummary | None:
+    """The deepest frame of the traceback in the user's own code (not `<frozen os>`)."""
+    frames = [
+        f for f in traceback.extract_tb(error.__traceback__) if not f.filename.startswith("<")
+    ]
+    user = [f for f in frames if not f.filename.startswith(_LIBRARY)]
+    return (user or frames or [None])[-1]
+
+
 def _raised(cannot: str, module_name: str, error: BaseException) -> Problem:
-    frames = traceback.extract_tb(error.__traceback__)
-    user = [f for f in frames if "importlib" not in f.filename] or frames
-    hint = f"raised at {user[-1].filename}:{user[-1].lineno}" if user else None
+    frame = _user_frame(error)
+    hint = f"raised at {frame.filename}:{frame.lineno}" if frame else None
     if isinstance(error, SyntaxError) and error.filename:
         hint = f"syntax error at {error.filename}:{error.lineno}"
     return Problem(
@@ -84,3 +119,25 @@ def _raised(cannot: str, module_name: str, error: BaseException) -> Problem:
         f"{cannot}: module {module_name!r} raised {type(error).__name__}: {error}",
         hint,
     )
+
+
+def source_of(func: object, base: Path) -> str:
+    """Return `"file.py:LINE"` where `func` is defined (relative to `base` if under it).
+
+    The one "file:line" helper: decorators that keep `__wrapped__` are looked through,
+    so file and line both name the user's own `def`.
+    """
+    while isinstance(func, functools.partial):
+        func = func.func
+    try:
+        func = inspect.unwrap(func)  # type: ignore[arg-type]
+        filename = inspect.getsourcefile(func)  # type: ignore[arg-type]
+        _, line = inspect.getsourcelines(func)  # type: ignore[arg-type]
+    except (TypeError, OSError, ValueError):
+        return "?"
+    if filename is None:
+        return "?"
+    path = Path(filename)
+    if path.is_relative_to(base):
+        path = path.relative_to(base)
+    return f"{path}:{max(line, 1)}"

@@ -6,7 +6,7 @@ import re
 
 import falcon.routing
 
-from pachinko.loader.diagnostics import BAD_PATH, Problem
+from pachinko.manifest.diagnostics import BAD_PATH, Problem
 
 # NOTE: the field syntax of Falcon URI templates: {name} or {name:converter(args)}.
 _FIELD = re.compile(r"\{([^}:]*)(?::[^}]*)?\}")

@@ -3,15 +3,6 @@
 from __future__ import annotations
 
 from pachinko.loader.config import validate_config
-from pachinko.loader.diagnostics import (
-    BAD_PLUGIN,
-    PLUGIN_FAILED,
-    UNKNOWN_PLUGIN,
-    Collector,
-    KeyPath,
-    Problem,
-)
-from pachinko.loader.plan import PluginPlan
 from pachinko.loader.plugins import (
     BACKENDS,
     CODECS,
@@ -20,6 +11,15 @@ from pachinko.loader.plugins import (
     PluginInfo,
     Registry,
     UnknownPlugin,
+)
+from pachinko.loader.records import PluginPlan
+from pachinko.manifest.diagnostics import (
+    BAD_PLUGIN,
+    PLUGIN_FAILED,
+    UNKNOWN_PLUGIN,
+    Collector,
+    KeyPath,
+    Problem,
 )
 
 _KIND = {BACKENDS: "backend", CODECS: "codec", EXTENSIONS: "extension"}

@@ -70,3 +70,14 @@ class Rate:
         if match is None or int(match[1]) <= 0:
             raise ValueError(f'invalid rate {value!r}: use "N/s", "N/m" with N >= 1, or "off"')
         return cls(int(match[1]), 1.0 if match[2] == "s" else 60.0)
+
+
+def dec_hook(tp: type, value: object) -> object:
+    """msgspec's `dec_hook` for manifest values (the manifest's and plugins' config Structs)."""
+    if tp is Duration:
+        return Duration.parse(value)
+    if tp is Rate:
+        return Rate.parse(value)
+    if tp is object:  # NOTE: msgspec asks for free-form values, e.g. a worker's `args`
+        return value
+    raise NotImplementedError(f"cannot decode {tp!r}")

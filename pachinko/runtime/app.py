@@ -6,7 +6,9 @@ from collections.abc import Iterable
 from typing import Any
 
 import falcon.asgi
+import falcon.routing
 
+from pachinko import shim
 from pachinko.errors import PachinkoError
 from pachinko.runtime.endpoint import RouteEndpoint
 from pachinko.runtime.manager import WebSocketConnectionManager
@@ -40,8 +42,8 @@ class Lifespan:
 
     async def process_shutdown(self, scope: dict[str, Any], event: dict[str, Any]) -> None:
         await self.workers.stop()
-        await self.router.close_all(1001)
-        await self.router.watchdog.stop()
+        await self.router.drain(self.router.limits.shutdown_timeout)
+        await self.router.shared.watchdog.stop()
         for extension in reversed(self.extensions):
             await extension.shutdown(self.router.app)
         await self.manager.stop()
@@ -52,7 +54,8 @@ class App(falcon.asgi.App):
 
     WebSocket scopes whose path matches a pachinko route skip Falcon's buffered
     `WebSocket` (unless WebSocket middleware is installed); everything else is
-    plain Falcon.
+    plain Falcon. `router` is the WebSocketRouter; Falcon's own router may be
+    given as `http_router`.
     """
 
     def __init__(
@@ -61,9 +64,12 @@ class App(falcon.asgi.App):
         router: WebSocketRouter | None = None,
         workers: WorkerController | None = None,
         extensions: Iterable[Any] = (),
+        http_router: falcon.routing.CompiledRouter | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(*args, **kwargs)
+        # NOTE: Falcon's public `router=` argument, so that paths are found without _router.
+        self.http_router = http_router or falcon.routing.CompiledRouter()
+        super().__init__(*args, router=self.http_router, **kwargs)
         self.ws_router = router or WebSocketRouter()
         install(self, self.ws_router, workers=workers, extensions=extensions)
 
@@ -72,8 +78,8 @@ class App(falcon.asgi.App):
         return self.ws_router.manager
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:  # type: ignore[override]
-        if scope["type"] == "websocket" and not any(self._middleware_ws):
-            found = self._router.find(scope["path"])
+        if scope["type"] == "websocket" and not _has_websocket_middleware(self):
+            found = self.http_router.find(scope["path"])
             if found is not None and isinstance(found[0], RouteEndpoint):
                 if (await receive())["type"] == "websocket.connect":
                     transport = AsgiTransport(scope, receive, send, self.req_options)
@@ -118,8 +124,15 @@ def lifespan_of(app: falcon.asgi.App) -> Lifespan | None:
 
 def _find_lifespan(app: falcon.asgi.App) -> Lifespan | None:
     # NOTE: Falcon's App is slotted and not weak-referenceable, so the manager lives
-    # in the middleware `install` added; Falcon keeps that list as `_unprepared_middleware`.
-    for middleware in getattr(app, "_unprepared_middleware", ()):
+    # in the middleware `install` added.
+    for middleware in shim.app_middleware(app):
         if isinstance(middleware, Lifespan):
             return middleware
     return None
+
+
+def _has_websocket_middleware(app: falcon.asgi.App) -> bool:
+    return any(
+        hasattr(middleware, "process_request_ws") or hasattr(middleware, "process_resource_ws")
+        for middleware in shim.app_middleware(app)
+    )

@@ -29,6 +29,21 @@ class MessageSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Subprotocol:
+    """An application subprotocol a route speaks (`[[routes.subprotocols]]`).
+
+    A client offering `name` gets `codec` (None: the app's default), `resource`
+    (None: the route's) and the route's messages with `messages` added or
+    replacing them type by type.
+    """
+
+    name: str
+    codec: str | None = None
+    resource: type | None = None
+    messages: tuple[MessageSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One row of a dispatch table."""
 

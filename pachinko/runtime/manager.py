@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Protocol
 
 from pachinko.backends.base import Backend, Frames, Position
 from pachinko.backends.memory import MemoryBackend
 from pachinko.codecs.base import Codec
 from pachinko.codecs.builtin import JsonCodec, MsgpackCodec
 from pachinko.errors import BackendUnavailable, RoomFull, UnknownConnection
-from pachinko.runtime.connection import Connection
-from pachinko.runtime.frames import Event, MessageId, nested_frame
-from pachinko.runtime.options import Limits, RoomOptions, RoomTable
+from pachinko.runtime.frames import Event, Framer, nested_frame
+from pachinko.runtime.options import Activity, Limits, RoomOptions, RoomTable
+from pachinko.runtime.outbox import Outbox
 
 log = logging.getLogger("pachinko")
 
-Framer = Callable[[str, object, MessageId], object]
 Buffered = list[tuple[Position | None, Frames]]
+
+
+class Member(Protocol):
+    """What the manager needs of a local connection (a `pachinko.Connection` is one)."""
+
+    id: str
+    rooms: frozenset[str]
+    state: dict[str, object]
+    outbox: Outbox
+    activity: Activity
+
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
 
 
 class WebSocketConnectionManager:
@@ -35,10 +47,10 @@ class WebSocketConnectionManager:
         self.codecs: Mapping[str, Codec] = {c.name: c for c in (JsonCodec(), MsgpackCodec())}
         self.framer: Framer = nested_frame
         self.max_history_bytes = Limits().max_history_bytes
-        self._by_id: dict[str, Connection] = {}
-        self._local: dict[str, set[Connection]] = {}
+        self._by_id: dict[str, Member] = {}
+        self._local: dict[str, set[Member]] = {}
         # NOTE: joiners waiting for their history: live frames queue here meanwhile.
-        self._syncing: dict[str, dict[Connection, Buffered]] = {}
+        self._syncing: dict[str, dict[Member, Buffered]] = {}
         self._is_started = False
 
     def configure(
@@ -66,10 +78,10 @@ class WebSocketConnectionManager:
         """A fresh connection id (the backend's: it may name this process)."""
         return self.backend.new_connection_id()
 
-    def register(self, conn: Connection) -> None:
+    def register(self, conn: Member) -> None:
         self._by_id[conn.id] = conn
 
-    async def unregister(self, conn: Connection) -> None:
+    async def unregister(self, conn: Member) -> None:
         """Forget a closed connection: leave its rooms (presence.leave) and drop it."""
         for room in tuple(conn.rooms):
             await self.leave(conn, room)
@@ -107,7 +119,7 @@ class WebSocketConnectionManager:
         """Send a frame to one connection, in whichever process holds it; False if unknown."""
         return await self.backend.send_to(connection_id, self.frames(type, payload))
 
-    async def identify(self, conn: Connection, user: str | int) -> None:
+    async def identify(self, conn: Member, user: str | int) -> None:
         """Set `conn.state["user"]` and index `conn` under that user on every process."""
         if isinstance(user, bool) or not isinstance(user, (str, int)):
             raise TypeError(f"a user is a str or an int, not {type(user).__name__}")
@@ -127,7 +139,7 @@ class WebSocketConnectionManager:
     async def rooms(self) -> set[str]:
         return await self.backend.rooms()
 
-    async def connections(self, room: str | None = None) -> AsyncIterator[Connection]:
+    async def connections(self, room: str | None = None) -> AsyncIterator[Member]:
         """Iterate this process's connections, or its members of `room`."""
         found = self._by_id.values() if room is None else self._local.get(room, ())
         for conn in tuple(found):
@@ -137,7 +149,7 @@ class WebSocketConnectionManager:
         """Number of connections open in this process."""
         return len(self._by_id)
 
-    def get(self, connection_id: str) -> Connection:
+    def get(self, connection_id: str) -> Member:
         """Return a local connection; raises `UnknownConnection`."""
         try:
             return self._by_id[connection_id]
@@ -146,7 +158,7 @@ class WebSocketConnectionManager:
 
     # -- rooms -------------------------------------------------------------
 
-    async def join(self, conn: Connection, room: str) -> None:
+    async def join(self, conn: Member, room: str) -> None:
         """Add `conn` to `room`: its history, then exactly the live frames after it.
 
         Raises `RoomFull`, or `BackendUnavailable` (the connection is then not a member).
@@ -180,15 +192,16 @@ class WebSocketConnectionManager:
         if not result.is_joined:
             self._drop_local(conn, room)
             raise RoomFull(room)
-        codec = conn.codec
+        outbox = conn.outbox
+        codec = outbox.codec
         for frames in result.history:
-            conn.push(conn.wrap(frames.encoded(codec)))
+            outbox.push(outbox.wrap(frames.encoded(codec)))
         epoch, top = result.position
         for position, frames in buffered:
             if position is None or position.epoch != epoch or position.offset > top:
-                conn.push(conn.wrap(frames.encoded(codec)))
+                outbox.push(outbox.wrap(frames.encoded(codec)))
 
-    async def leave(self, conn: Connection, room: str) -> None:
+    async def leave(self, conn: Member, room: str) -> None:
         """Remove `conn` from `room` and announce it (presence); always succeeds locally."""
         if room not in conn.rooms:
             return
@@ -202,7 +215,7 @@ class WebSocketConnectionManager:
         except BackendUnavailable:
             log.warning("backend unavailable: %s left %r here only, for now", conn.id, room)
 
-    def _drop_local(self, conn: Connection, room: str) -> None:
+    def _drop_local(self, conn: Member, room: str) -> None:
         conn.rooms = conn.rooms - {room}
         local = self._local.get(room)
         if local is not None:
@@ -210,7 +223,7 @@ class WebSocketConnectionManager:
             if not local:
                 del self._local[room]
 
-    def _unsync(self, conn: Connection, room: str) -> None:
+    def _unsync(self, conn: Member, room: str) -> None:
         syncing = self._syncing.get(room)
         if syncing is not None:
             syncing.pop(conn, None)
@@ -236,7 +249,8 @@ class WebSocketConnectionManager:
         for connection_id in connection_ids:
             conn = self._by_id.get(connection_id)
             if conn is not None:
-                conn.push(conn.wrap(frames.encoded(conn.codec)))
+                outbox = conn.outbox
+                outbox.push(outbox.wrap(frames.encoded(outbox.codec)))
                 found += 1
         return found
 
@@ -257,17 +271,29 @@ class WebSocketConnectionManager:
             if syncing is not None and conn in syncing:
                 syncing[conn].append((position, frames))
                 continue
-            if conn.codec is not codec:
-                codec = conn.codec
+            outbox = conn.outbox
+            if outbox.codec is not codec:
+                codec = outbox.codec
                 event = events.get(codec) or events.setdefault(
-                    codec, conn.wrap(frames.encoded(conn.codec))
+                    codec, outbox.wrap(frames.encoded(outbox.codec))
                 )
-            conn.push(event)
+            # PERF: inlines Outbox.push (its documented fields); this loop runs once per
+            # member per broadcast. tests/unit/runtime/test_outbox.py runs both paths.
+            if outbox.is_closed:
+                continue
+            if outbox.write_started or outbox.queue:
+                outbox.enqueue(event)
+                continue
+            write = outbox.send(event).__await__()
+            try:
+                for pending in write:
+                    outbox.finish_later(write, pending)
+                    break
+            except Exception:
+                outbox.is_closed = True
 
 
 def _as_ids(exclude: str | Iterable[str] | None) -> frozenset[str]:
-    if exclude is None:
-        return frozenset()
     if isinstance(exclude, str):
         return frozenset((exclude,))
-    return frozenset(exclude)
+    return frozenset(exclude or ())

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Per-connection limits (DESIGN.md section 2, `[limits]`); times in seconds."""
+    """Per-connection limits (`[limits]` in docs/guide.md); times in seconds."""
 
     max_message_bytes: int = 1_048_576
     rate_count: int = 50  # 0: no rate limit

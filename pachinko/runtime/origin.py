@@ -1,4 +1,4 @@
-"""The `Origin` check of the handshake (DESIGN.md section 3, `[security] allowed_origins`)."""
+"""The `Origin` check of the handshake (docs/guide.md, `[security] allowed_origins`)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,16 @@ def is_origin_allowed(origin: str, host: str, allowed: tuple[str, ...]) -> bool:
 
     `same-origin`: the Origin's host:port equals the Host header (scheme ignored);
     `*` alone: any origin; else full origins, `*` standing for one subdomain level
-    (`https://*.example.com`) or any port (`http://localhost:*`).
+    (`https://*.example.com`) or any port (`http://localhost:*`). An Origin that is not
+    a URL at all (`http://[::1`) is allowed by `*` only.
     """
+    try:
+        return _matches(origin, host, allowed)
+    except ValueError:
+        return "*" in allowed
+
+
+def _matches(origin: str, host: str, allowed: tuple[str, ...]) -> bool:
     for rule in allowed:
         if rule == "*":
             return True

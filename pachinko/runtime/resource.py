@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 if TYPE_CHECKING:
     from pachinko.runtime.connection import Connection
@@ -39,7 +39,11 @@ class WebSocketResource:
     Handlers are `async def m(self, conn, payload)` declared with `@handles_message("t")`
     or named `on_<snake_case_type>`. A resource may also define the five hook methods
     (`async def before_receive(self, conn, event)`, ...), the innermost hook layer.
+    `subprotocols` names the application subprotocols it serves when it is added
+    to a path that already has a route (hand wiring of `[[routes.subprotocols]]`).
     """
+
+    subprotocols: ClassVar[tuple[str, ...]] = ()
 
     async def on_connect(self, conn: Connection) -> bool | None:
         """Accept (return None/True) or refuse with HTTP 403 (return False)."""

@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import falcon.asgi
 
+from pachinko import shim
 from pachinko.runtime.frames import Event
+
+
+class Transport(Protocol):
+    """How a connection reaches its socket: the upgrade scope, ASGI events, accept and deny."""
+
+    scope: dict[str, Any]
+
+    @property
+    def request(self) -> falcon.asgi.Request: ...
+
+    def header(self, name: bytes) -> str | None: ...
+
+    async def receive(self) -> Event: ...
+
+    async def send(self, event: Event) -> None: ...
+
+    async def accept(self, subprotocol: str | None) -> None: ...
+
+    async def deny(self) -> None: ...
 
 
 class AsgiTransport:
@@ -63,15 +83,13 @@ class FalconTransport:
         return self.request.get_header(name.decode())
 
     async def receive(self) -> Event:
-        # NOTE: after accept, Falcon's buffered receiver yields raw ASGI events; Falcon
-        # has no public way to receive text or bytes, whichever comes.
-        return await self.ws._asgi_receive()
+        return await shim.websocket_receive(self.ws)
 
     async def send(self, event: Event) -> None:
         if event["type"] == "websocket.close":
             await self.ws.close(event["code"], event.get("reason") or None)
         else:
-            await self.ws._asgi_send(event)  # NOTE: Falcon has no public raw send.
+            await shim.websocket_send(self.ws, event)
 
     async def accept(self, subprotocol: str | None) -> None:
         await self.ws.accept(subprotocol=subprotocol)

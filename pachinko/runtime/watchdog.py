@@ -1,4 +1,4 @@
-"""One task per app that drops stuck writers (1013) and idle connections (1001).
+"""One task per app that drops stuck writers (1013) and closes idle connections (1001).
 
 Cheaper than a timer per write or per message: the hot path only stores a
 timestamp, and this task looks at every connection a few times per timeout.
@@ -9,17 +9,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from time import monotonic
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from pachinko.runtime.router import WebSocketRouter
+from pachinko.runtime.manager import WebSocketConnectionManager
+from pachinko.runtime.options import Limits
 
 log = logging.getLogger("pachinko")
 
 
 class Watchdog:
-    def __init__(self, router: WebSocketRouter) -> None:
-        self._router = router
+    """Watches the connections of `manager` against `limits` while any are open."""
+
+    def __init__(self, manager: WebSocketConnectionManager, limits: Limits) -> None:
+        self.manager = manager
+        self.limits = limits
         self._task: asyncio.Task[None] | None = None
 
     def ensure_running(self) -> None:
@@ -33,24 +35,23 @@ class Watchdog:
             self._task = None
 
     async def _watch(self) -> None:
-        limits = self._router.limits
-        manager = self._router.manager
+        limits, manager = self.limits, self.manager
         period = max(0.01, min(limits.send_timeout, limits.idle_timeout) / 4)
         while manager.count():
             await asyncio.sleep(period)
             now = monotonic()
             async for conn in manager.connections():
-                if conn.is_closed:
+                outbox = conn.outbox
+                if outbox.is_closed:
                     continue
-                if conn.write_started and now - conn.write_started > limits.send_timeout:
+                started = outbox.write_started
+                if started and now - started > limits.send_timeout:
                     log.warning(
                         "dropping slow consumer %s (write over %.3gs)", conn.id, limits.send_timeout
                     )
-                    conn.drop(1013)
+                    outbox.drop(1013)
                     continue
-                seen = conn.last_seen
-                if conn.activity is not None and conn.activity.last > seen:
-                    seen = conn.activity.last
+                seen = conn.activity.last
                 if seen and now - seen > limits.idle_timeout:
                     log.info("closing idle connection %s", conn.id)
                     await conn.close(1001, "idle timeout")

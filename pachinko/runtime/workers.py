@@ -120,7 +120,8 @@ class WorkerController:
 
 
 def _log_fatal(name: str, error: BaseException | None) -> None:
-    log.critical("worker %r stopped for good; the server should stop", name, exc_info=error)
+    # NOTE: the crash was logged with its traceback already; print it only once.
+    log.critical("worker %r stopped for good; the server should stop", name)
 
 
 def start_connection_workers(

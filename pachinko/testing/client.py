@@ -256,6 +256,25 @@ class BaseClient:
             return await self.receive_json(timeout)
         return msgspec.msgpack.decode(await self.receive_bytes(timeout))
 
+    async def receive_message(self, type: str, timeout: float | None = None) -> Any:
+        """The next message of type `type` (decoded), skipping others; within `timeout` in all.
+
+        Raises `ReceiveTimeout` (the skipped frames are in its trace) when none comes in time.
+        """
+        limit = self.timeout if timeout is None else timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit
+        while (left := deadline - loop.time()) > 0:
+            try:
+                message = await self.receive_media(left)
+            except ReceiveTimeout:
+                break
+            if isinstance(message, dict) and message.get("type") == type:
+                return message
+        raise ReceiveTimeout(
+            f"no {type!r} message from {self.target} within {limit:g}s\n{self.format_trace()}"
+        )
+
     async def expect_no_frame(self, within: float = 0.1) -> None:
         """Assert that no frame arrives within `within` seconds (a close counts as one)."""
         try:

@@ -26,6 +26,7 @@ from pachinko.testing.server import LiveServer
 from pachinko.testing.simulator import WebSocketSimulator
 
 MARKER = "pachinko_manifest"
+ASYNC_MARKER = "pachinko_async"
 MANIFEST_OPTION = "pachinko_manifest"
 TIMEOUT_OPTION = "pachinko_async_timeout"
 
@@ -35,6 +36,9 @@ _CLIENTS = pytest.StashKey[list[BaseClient]]()
 _SERVERS = pytest.StashKey[list[LiveServer]]()
 # Markers of other async plugins: a test they run is not ours to run.
 _FOREIGN_MARKERS = ("asyncio", "anyio", "trio")
+# Plugins that may claim unmarked async tests: while one is loaded, pachinko runs only
+# the tests marked `pachinko_async`. (anyio's plugin only runs tests marked for it.)
+_RUNNER_PLUGINS = ("asyncio", "trio")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,6 +60,11 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}(path): the pachinko.toml the pachinko_* fixtures build, "
         "relative to the test file",
     )
+    config.addinivalue_line(
+        "markers",
+        f"{ASYNC_MARKER}: run this async test with pachinko's runner even when "
+        "pytest-asyncio or pytest-trio is installed",
+    )
 
 
 # -- running `async def` tests ------------------------------------------------------------
@@ -66,25 +75,24 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     """Run an `async def` test with `asyncio.run`, unless another async plugin owns it."""
     if not inspect.iscoroutinefunction(pyfuncitem.obj) or _is_foreign(pyfuncitem):
         return None
-    names = pyfuncitem._fixtureinfo.argnames
-    kwargs = {name: pyfuncitem.funcargs[name] for name in names}
+    # NOTE: the test's own parameters; funcargs also holds fixtures they requested.
+    params = inspect.signature(pyfuncitem.obj).parameters
+    kwargs = {name: pyfuncitem.funcargs[name] for name in params if name in pyfuncitem.funcargs}
     limit = float(pyfuncitem.config.getini(TIMEOUT_OPTION) or 0)
     asyncio.run(_run(pyfuncitem, kwargs, limit or None))
     return True
 
 
 def _is_foreign(item: pytest.Function) -> bool:
+    """Tell whether another plugin runs this test (or may: then only our marker says ours)."""
+    if item.get_closest_marker(ASYNC_MARKER):
+        return False
     if any(item.get_closest_marker(name) for name in _FOREIGN_MARKERS):
         return True
     if "anyio_backend" in item.fixturenames:
         return True
-    config = item.config
-    if config.pluginmanager.hasplugin("asyncio"):
-        try:
-            return config.getini("asyncio_mode") == "auto"
-        except ValueError:
-            return False
-    return False
+    plugins = item.config.pluginmanager
+    return any(plugins.hasplugin(name) for name in _RUNNER_PLUGINS)
 
 
 async def _run(item: pytest.Function, kwargs: dict[str, Any], limit: float | None) -> None:
@@ -95,12 +103,15 @@ async def _run(item: pytest.Function, kwargs: dict[str, Any], limit: float | Non
         if isinstance(resource, WebSocketSimulator):
             await resource.start()
     try:
-        try:
-            await asyncio.wait_for(item.obj(**kwargs), limit)
-        except asyncio.TimeoutError:
-            raise TimeoutError(
-                f"{item.name} did not finish within {limit:g}s ({TIMEOUT_OPTION})"
-            ) from None
+        # NOTE: not `wait_for`: a `ReceiveTimeout` (a TimeoutError) raised by the test itself
+        # must surface as that error at the test's own line, not as the runner's limit.
+        task = asyncio.ensure_future(item.obj(**kwargs))
+        done, _ = await asyncio.wait({task}, timeout=limit)
+        if not done:
+            task.cancel()
+            await asyncio.wait({task})
+            raise TimeoutError(f"{item.name} did not finish within {limit:g}s ({TIMEOUT_OPTION})")
+        task.result()
     except BaseException:
         for resource in reversed(pending):
             try:

@@ -97,6 +97,24 @@ async def test_flat_errors_are_flat_and_name_fields_at_the_top(limited: LiveServ
         assert (await p.ask("[]"))["code"] == "invalid_envelope"
 
 
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "move", "x": 1, "y": 2, "id": "i" * 129},
+        {"type": "m" * 129, "x": 1, "y": 2},
+        {"type": "move", "x": 1, "y": 2, "id": 2**63},
+    ],
+    ids=["long-id", "long-type", "id-over-64-bits"],
+)
+async def test_flat_ids_and_types_are_bounded_too(limited: LiveServer, frame: object) -> None:
+    async with peer(limited.url + "/flat") as p:
+        error = await p.ask(frame)
+        assert error["code"] == "invalid_envelope"
+        assert "id" not in error
+        assert len(error["message"]) < 200
+        assert (await p.ask('{"type": "move", "x"'))["code"] == "invalid_json"
+
+
 async def test_rate_limit_answers_then_closes_persistent_abuse_with_1008(
     limited: LiveServer,
 ) -> None:

@@ -62,6 +62,28 @@ def test_valid_manifest_exits_0_with_a_summary(app: Path) -> None:
     assert done.stdout == "✓ pachinko.toml: 1 route, 2 message types, 0 warnings\n"
 
 
+RESOURCE = """\
+from pachinko import WebSocketResource, handles_message
+
+
+class Room(WebSocketResource):
+    @handles_message("wave")
+    async def wave(self, conn, payload):
+        return payload
+"""
+
+
+def test_check_counts_message_types_as_routes_lists_them(app: Path) -> None:
+    (app / "fx_cli_room.py").write_text(RESOURCE)
+    with_resource = GOOD.replace('join = ["chat:{room}"]', 'resource = "fx_cli_room:Room"')
+    (app / "pachinko.toml").write_text(with_resource)
+    checked = run("check", cwd=app)
+    listed = run("routes", cwd=app)
+    assert checked.stdout == "✓ pachinko.toml: 1 route, 3 message types, 0 warnings\n"
+    types = [line.split()[1] for line in listed.stdout.splitlines()[1:]]
+    assert types == ["send", "typing", "wave"]
+
+
 def test_warnings_alone_exit_0(app: Path) -> None:
     (app / "pachinko.toml").write_text(GOOD.replace('join = ["chat:{room}"]', 'join = ["news"]'))
     done = run("check", cwd=app)

@@ -13,6 +13,7 @@ from redis_harness import RedisServer
 from pachinko import RoomFull, RoomOptions, WebSocketConnectionManager
 from pachinko.runtime.connection import Connection
 from pachinko.runtime.frames import nested_frame
+from pachinko.runtime.outbox import Outbox
 
 ROOMS = [RoomOptions("h:{x}", presence=True, history=3), RoomOptions("cap", max_members=2)]
 NAMES = ("h:a", "h:b", "cap", "plain")
@@ -41,10 +42,8 @@ class Wire:
             async with self.changed:
                 self.changed.notify_all()
 
-        conn = Connection(
-            name, manager=manager, codec=manager.codecs["json"], framer=nested_frame,
-            send=send, receive=asyncio.Event().wait,
-        )  # fmt: skip
+        outbox = Outbox(send, manager.codecs["json"], nested_frame)
+        conn = Connection(name, manager=manager, outbox=outbox)
         manager.register(conn)
         return conn
 

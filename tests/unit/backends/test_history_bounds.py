@@ -12,6 +12,7 @@ from pachinko.backends.memory import MemoryBackend
 from pachinko.codecs import JsonCodec
 from pachinko.runtime.connection import Connection
 from pachinko.runtime.frames import nested_frame
+from pachinko.runtime.outbox import Outbox
 
 
 class Clock:
@@ -75,14 +76,7 @@ def connection(manager: WebSocketConnectionManager, name: str) -> Connection:
     async def discard(event: dict[str, Any]) -> None:
         pass
 
-    conn = Connection(
-        name,
-        manager=manager,
-        codec=JsonCodec(),
-        framer=nested_frame,
-        send=discard,
-        receive=lambda: None,
-    )
+    conn = Connection(name, manager=manager, outbox=Outbox(discard, JsonCodec(), nested_frame))
     manager.register(conn)
     return conn
 
@@ -108,7 +102,7 @@ async def test_twenty_thousand_short_lived_rooms_stay_within_the_budget() -> Non
             await manager.broadcast(room, "m", payload)
             await conn.leave(room)
             await manager.broadcast(f"room:never-{n}", "m", payload)
-        await conn.wait_sent()
+        await conn.outbox.wait_sent()
         gc.collect()
         grown = tracemalloc.get_traced_memory()[0] - before
     finally:

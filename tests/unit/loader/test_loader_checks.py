@@ -17,7 +17,7 @@ from pachinko.loader.checks import (
     check_resource,
     is_async,
 )
-from pachinko.loader.diagnostics import Problem
+from pachinko.manifest.diagnostics import Problem
 from pachinko.runtime.resource import WebSocketResource
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pachinko.loader.diagnostics import Problem
 from pachinko.loader.imports import add_to_path, resolve_import
+from pachinko.manifest.diagnostics import Problem
 
 
 def test_dotted_attribute_after_the_colon_is_followed() -> None:
@@ -44,6 +44,38 @@ def test_module_raising_is_quoted_and_kept_as_cause(project) -> None:
     assert caught.value.message.endswith(f"module '{mod}' raised RuntimeError: no database")
     assert isinstance(caught.value.__cause__, RuntimeError)
     assert caught.value.hint == f"raised at {project.folder / mod}.py:1"
+
+
+def test_error_raised_inside_the_stdlib_points_at_the_users_line(project) -> None:
+    mod = project.module("import os\n\nTOKEN = os.environ['FX_PACHINKO_UNSET_VARIABLE']\n")
+    add_to_path(project.folder)
+    with pytest.raises(Problem) as caught:
+        resolve_import(f"{mod}:send")
+    assert "raised KeyError" in caught.value.message
+    assert caught.value.hint == f"raised at {project.folder / mod}.py:3"
+
+
+def test_misspelt_module_gets_a_did_you_mean(project) -> None:
+    mod = project.module("async def send(conn, payload):\n    return payload\n")
+    add_to_path(project.folder)
+    typo = mod.replace("loader", "laoder")
+    with pytest.raises(Problem) as caught:
+        resolve_import(f"{typo}:send")
+    assert caught.value.message.endswith(f"no module named {typo!r}")
+    assert caught.value.hint == f"did you mean {mod!r}?"
+
+
+def test_misspelt_submodule_is_matched_within_its_package(project) -> None:
+    mod = project.module("")
+    package = project.folder / f"{mod}_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "handlers.py").write_text("")
+    project.modules.append(f"{mod}_pkg")
+    add_to_path(project.folder)
+    with pytest.raises(Problem) as caught:
+        resolve_import(f"{mod}_pkg.handlrs:send")
+    assert caught.value.hint == f"did you mean '{mod}_pkg.handlers'?"
 
 
 def test_module_exiting_on_import_is_reported_not_obeyed(project) -> None:

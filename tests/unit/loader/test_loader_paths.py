@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pachinko.loader.diagnostics import Problem
 from pachinko.loader.paths import Templates, fields, placeholders, room_matches
+from pachinko.manifest.diagnostics import Problem
 
 
 def test_fields_of_a_template_include_converted_ones() -> None:

@@ -122,14 +122,14 @@ def test_valid_manifest_becomes_a_plan_with_defaults(project) -> None:
     send, ping, post = route.messages
     assert send.payload_type.__name__ == "Send"
     assert send.reply == "send.reply"
-    assert send.source == f"{mod}.py:{_line_of('async def send')}"
+    assert route.info["send"].source == f"{mod}.py:{_line_of('async def send')}"
     assert ping.handler is None
-    assert ping.payload_type is object
-    assert ping.source == f"{mod}.py:{_line_of('async def on_ping')}"
+    assert ping.payload_type is None  # not given: the handler's annotation decides
+    assert route.info["ping"].source == f"{mod}.py:{_line_of('async def on_ping')}"
     assert post.reply == "posted"
     assert route.workers[0].args == {"limit": 3}
-    assert set(route.hooks.by_event) == {"before_receive"}
-    assert set(result.hooks.by_event) == {"before_connect"}
+    assert set(route.hooks) == {"before_receive"}
+    assert set(result.hooks) == {"before_connect"}
     assert result.workers[0].restart == "always"
 
 

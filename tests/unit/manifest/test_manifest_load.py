@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pachinko.manifest import Locator, Manifest, load
-from pachinko.manifest.model import Backend, Limits
+from pachinko.manifest.model import BackendTable, LimitsTable
 from pachinko.manifest.values import Duration, Rate
 
 GOOD = Path(__file__).parents[2] / "manifests" / "good"
@@ -28,7 +28,7 @@ def test_full_example_loads_typed() -> None:
     assert route.workers[0].args == {"limit": 20}
     assert manifest.workers[0].restart == "on-failure"
     assert isinstance(manifest.workers[0].backoff, Duration)
-    assert manifest.backend == Backend(use="memory", config={})
+    assert manifest.backend == BackendTable(use="memory", config={})
     assert manifest.plugins == {"metrics": {}}
 
 
@@ -36,7 +36,7 @@ def test_minimal_manifest_gets_every_default(tmp_path: Path) -> None:
     path = tmp_path / "pachinko.toml"
     path.write_text("version = 1\n")
     manifest = load(path)
-    assert manifest.limits == Limits()
+    assert manifest.limits == LimitsTable()
     assert manifest.security.allowed_origins == ["same-origin"]
     assert manifest.backend.use == "memory"
     assert manifest.routes == []
@@ -59,7 +59,9 @@ def test_message_defaults_and_numeric_durations(tmp_path: Path) -> None:
 def test_backend_keys_besides_use_are_its_config(tmp_path: Path) -> None:
     path = tmp_path / "pachinko.toml"
     path.write_text('version = 1\n[backend]\nuse = "redis"\nurl = "redis://x"\nprefix = "p"\n')
-    assert load(path).backend == Backend(use="redis", config={"url": "redis://x", "prefix": "p"})
+    assert load(path).backend == BackendTable(
+        use="redis", config={"url": "redis://x", "prefix": "p"}
+    )
 
 
 def test_relative_path_becomes_absolute(tmp_path: Path, monkeypatch) -> None:

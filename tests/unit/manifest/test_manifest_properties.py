@@ -72,7 +72,7 @@ ROUTES = st.lists(
             "name": PLAUSIBLE,
             "hooks": section(model.Hooks),
             "messages": st.dictionaries(
-                st.sampled_from(["send", "a.b", ""]), section(model.Message)
+                st.sampled_from(["send", "a.b", ""]), section(model.MessageTable)
             ),
             "workers": st.lists(section(model.RouteWorker), max_size=2),
         },
@@ -83,8 +83,8 @@ MANIFESTS = st.fixed_dictionaries(
     {"version": st.just(1)},
     optional={
         "app": section(model.AppSection),
-        "limits": section(model.Limits),
-        "backend": section(model.Backend),
+        "limits": section(model.LimitsTable),
+        "backend": section(model.BackendTable),
         "rooms": st.lists(section(model.Room), max_size=2),
         "routes": ROUTES,
         "workers": st.lists(section(model.Worker), max_size=2),

@@ -125,3 +125,26 @@ def test_a_syntax_error_at_the_end_counts_toml_lines_not_python_ones(tmp_path: P
     with pytest.raises(ManifestError) as caught:
         load(path)
     assert [(d.line, d.code) for d in caught.value.diagnostics] == [(1, "toml-syntax")]
+
+
+def test_one_rule_places_every_diagnostic_key_element_or_header(tmp_path: Path) -> None:
+    text = (
+        "version = 1\n"
+        "[limits]\n"
+        '  burst = "x"\n'  # a bad value: at its key, however indented
+        "[[routes]]\n"
+        'join = ["ok", 3]\n'  # a bad array element: at the element
+        "[routes.messages.send]\n"
+        'handler = " "\n'
+    )
+    path = tmp_path / "pachinko.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ManifestError) as caught:
+        load(path)
+    found = [(d.line, d.column, d.code) for d in caught.value.diagnostics]
+    assert found == [
+        (3, 3, "wrong-type"),
+        (4, 1, "missing-key"),  # `path` is missing: at the header of its table
+        (5, text.splitlines()[4].index("3") + 1, "wrong-type"),
+        (7, 1, "invalid-value"),
+    ]

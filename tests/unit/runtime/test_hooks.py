@@ -139,3 +139,12 @@ async def test_a_crashing_hook_closes_with_1011() -> None:
 def test_reject_codes_must_be_application_codes() -> None:
     with pytest.raises(ValueError, match="4000-4999"):
         Reject(1000)
+
+
+async def test_a_crashing_after_connect_hook_closes_with_1011() -> None:
+    async def crash(conn: Connection, event: HookEvent) -> None:
+        raise RuntimeError("hook bug")
+
+    app = single_hook_app("after_connect", crash)
+    async with WebSocketSimulator(app) as sim, sim.connect("/ws") as conn:
+        assert await conn.wait_closed() == 1011

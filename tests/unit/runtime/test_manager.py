@@ -11,6 +11,7 @@ from pachinko import RoomFull, RoomOptions, WebSocketConnectionManager
 from pachinko.codecs import JsonCodec
 from pachinko.runtime.connection import Connection
 from pachinko.runtime.frames import nested_frame
+from pachinko.runtime.outbox import Outbox
 
 
 class CountingCodec(JsonCodec):
@@ -40,16 +41,8 @@ def member(
     async def record(event: dict[str, Any]) -> None:
         sent.append(event)
 
-    conn = Connection(
-        name,
-        manager=manager,
-        codec=codec,
-        framer=nested_frame,
-        send=send or record,
-        receive=lambda: None,
-        send_queue=send_queue,
-        abort=dropped.append,
-    )
+    outbox = Outbox(send or record, codec, nested_frame, limit=send_queue, on_drop=dropped.append)
+    conn = Connection(name, manager=manager, outbox=outbox)
     manager.register(conn)
     return conn, sent, dropped
 
@@ -64,7 +57,7 @@ async def test_broadcast_encodes_once_and_shares_the_event() -> None:
     codec.encodes = 0
     await manager.broadcast("room", "tick", {"n": 1})
     for conn, _, _ in members:
-        await conn.wait_sent()
+        await conn.outbox.wait_sent()
     assert codec.encodes == 1
     events = [sent[-1] for _, sent, _ in members]
     assert all(event is events[0] for event in events)
@@ -86,14 +79,14 @@ async def test_broadcast_never_waits_on_a_stuck_member() -> None:
     await fast.join("room")
     for n in range(3):
         await asyncio.wait_for(manager.broadcast("room", "tick", n), 1.0)
-    await asyncio.wait_for(fast.wait_sent(), 1.0)
+    await asyncio.wait_for(fast.outbox.wait_sent(), 1.0)
     assert [event["text"] for event in fast_sent][-3:] == [
         '{"type":"tick","payload":0}',
         '{"type":"tick","payload":1}',
         '{"type":"tick","payload":2}',
     ]
     stuck.set()
-    slow.stop_writer()
+    slow.outbox.stop()
 
 
 async def test_a_member_whose_queue_overflows_is_dropped_with_1013() -> None:
@@ -111,14 +104,14 @@ async def test_a_member_whose_queue_overflows_is_dropped_with_1013() -> None:
     await fast.join("room")
     for n in range(10):
         await manager.broadcast("room", "tick", n)
-        await fast.wait_sent()
+        await fast.outbox.wait_sent()
     assert dropped == [1013]
-    assert slow.is_closed
+    assert slow.outbox.is_closed
     assert slow.close_code == 1013
     assert fast_dropped == []
     assert len(fast_sent) == 10
     stuck.set()
-    slow.stop_writer()
+    slow.outbox.stop()
 
 
 async def test_frames_to_one_connection_keep_their_order() -> None:
@@ -141,7 +134,7 @@ async def test_frames_to_one_connection_keep_their_order() -> None:
     await manager.send_to("c", "queued", 3)
     gate.set()
     await first
-    await conn.wait_sent()
+    await conn.outbox.wait_sent()
     assert sent == [
         '{"type":"direct","payload":1}',
         '{"type":"queued","payload":2}',
@@ -178,7 +171,7 @@ async def test_exclude_takes_one_id_or_many() -> None:
     await manager.broadcast("r", "x", exclude="a")
     await manager.broadcast("r", "y", exclude=["a", "b"])
     for conn, _, _ in conns.values():
-        await conn.wait_sent()
+        await conn.outbox.wait_sent()
     got = {name: [e["text"] for e in sent] for name, (_, sent, _) in conns.items()}
     assert got["a"] == []
     assert got["b"] == ['{"type":"x","payload":null}']
@@ -202,9 +195,9 @@ async def test_a_broadcast_write_that_waits_finishes_later_with_the_queue_behind
     for n in range(3):
         await manager.broadcast("room", "tick", n)  # returns at once each time
     assert sent == []
-    assert conn.write_started > 0
+    assert conn.outbox.write_started > 0
     gate.set()
-    await conn.wait_sent()
+    await conn.outbox.wait_sent()
     assert sent == [f'{{"type":"tick","payload":{n}}}' for n in range(3)]
-    assert conn.write_started == 0
-    assert not conn.is_closed
+    assert conn.outbox.write_started == 0
+    assert not conn.outbox.is_closed

@@ -14,6 +14,7 @@ from pachinko.backends.memory import MemoryBackend
 from pachinko.codecs import JsonCodec
 from pachinko.runtime.connection import Connection
 from pachinko.runtime.frames import nested_frame
+from pachinko.runtime.outbox import Outbox
 from pachinko.testing import WebSocketSimulator
 
 
@@ -27,15 +28,8 @@ def member(
     async def record(event: dict[str, Any]) -> None:
         sent.append(event)
 
-    conn = Connection(
-        name,
-        manager=manager,
-        codec=codec,
-        framer=nested_frame,
-        send=record,
-        receive=lambda: None,
-        abort=dropped.append,
-    )
+    outbox = Outbox(record, codec, nested_frame, on_drop=dropped.append)
+    conn = Connection(name, manager=manager, outbox=outbox)
     manager.register(conn)
     return conn, sent, dropped
 
@@ -69,7 +63,7 @@ async def test_a_joiner_gets_history_then_exactly_the_live_frames_after_it() -> 
     conn, sent, _ = member(manager, codec, "late")
     await conn.join("r")
     await manager.broadcast("r", "m", 5)
-    await conn.wait_sent()
+    await conn.outbox.wait_sent()
     assert [event["text"] for event in sent] == [
         f'{{"type":"m","payload":{n}}}' for n in (0, 1, 2, 3, 4, 5)
     ]
@@ -87,8 +81,8 @@ async def test_identify_indexes_a_user_across_connections() -> None:
     assert tab.state["user"] == "ann"
     assert await manager.user_connections("ann") == {"tab", "phone"}
     assert await manager.send_to_user("ann", "note", 1) == 2
-    await tab.wait_sent()
-    await phone.wait_sent()
+    await tab.outbox.wait_sent()
+    await phone.outbox.wait_sent()
     assert tab_sent[-1]["text"] == phone_sent[-1]["text"] == '{"type":"note","payload":1}'
     await manager.unregister(phone)
     assert await manager.user_connections("ann") == {"tab"}
@@ -103,7 +97,7 @@ async def test_resync_tells_every_local_member_to_reload() -> None:
     conn, sent, _ = member(manager, codec, "c")
     await conn.join("r")
     manager.resync("r", "gap")
-    await conn.wait_sent()
+    await conn.outbox.wait_sent()
     assert sent[-1]["text"] == '{"type":"room.resync","payload":{"room":"r","reason":"gap"}}'
 
 

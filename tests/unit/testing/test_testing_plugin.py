@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -11,7 +14,12 @@ import falcon.asgi
 import pytest
 
 import pachinko
-from pachinko.testing import LiveServer, WebSocketSimulator, WebSocketTestClient
+from pachinko.testing import (
+    LiveServer,
+    ReceiveTimeout,
+    WebSocketSimulator,
+    WebSocketTestClient,
+)
 from pachinko.testing.plugin import find_manifest
 
 HERE = Path(__file__).parent
@@ -98,3 +106,85 @@ def test_the_manifest_is_found_by_ini_option_then_env_then_nearest_file(
 def test_no_manifest_anywhere_is_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PACHINKO_MANIFEST", raising=False)
     assert find_manifest(Path("/test_x.py"), fake_config(tmp_path)) is None
+
+
+RUNNER_CONFTEST = """
+def pytest_configure(config):
+    # Stands in for pytest-asyncio: a plugin registered under its name.
+    config.pluginmanager.register(object(), "asyncio")
+"""
+RUNNER_TESTS = """
+import asyncio
+import pytest
+
+@pytest.mark.pachinko_async
+async def test_marked():
+    await asyncio.sleep(0)
+
+async def test_unmarked():
+    await asyncio.sleep(0)
+"""
+
+
+def test_with_another_async_runner_loaded_only_marked_tests_are_run_by_pachinko(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "conftest.py").write_text(RUNNER_CONFTEST)
+    (tmp_path / "test_runner.py").write_text(RUNNER_TESTS)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert "PASSED test_runner.py::test_marked" in done.stdout, done.stdout
+    # Left to the (stand-in) runner, which does not run it: pytest fails it.
+    assert "FAILED test_runner.py::test_unmarked" in done.stdout, done.stdout
+
+
+async def test_receive_message_skips_frames_of_other_types(
+    pachinko_simulator: WebSocketSimulator,
+) -> None:
+    async with (
+        pachinko_simulator.connect("/ws/room/skip") as alice,
+        pachinko_simulator.connect("/ws/room/skip") as bob,
+    ):
+        await bob.send_message("say", "hi")
+        said = await alice.receive_message("said")
+        assert said["payload"]["text"] == "hi"
+        seen = [frame.json()["type"] for frame in alice.frames if frame.direction == "received"]
+        assert seen == ["presence.join", "said"]
+        with pytest.raises(ReceiveTimeout, match="no 'never' message from /ws/room/skip"):
+            await alice.receive_message("never", timeout=0.05)
+
+
+TIMES_OUT = """\
+from pachinko.testing import WebSocketSimulator
+
+
+async def test_waits_for_a_frame_that_never_comes(pachinko_simulator: WebSocketSimulator):
+    async with pachinko_simulator.connect("/ws/echo") as conn:
+        await conn.receive(timeout=0.05)
+"""
+
+
+def test_a_receive_timeout_is_reported_at_the_tests_own_line(tmp_path: Path) -> None:
+    shutil.copytree(KIT.parent, tmp_path / "kit", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\npachinko_manifest = kit/pachinko.toml\npachinko_async_timeout = 20\n"
+    )
+    (tmp_path / "test_times_out.py").write_text(TIMES_OUT)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--tb=short"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    out = done.stdout + done.stderr
+    assert "1 failed" in out, out
+    assert "test_times_out.py:6: in test_waits_for_a_frame_that_never_comes" in out, out
+    assert "ReceiveTimeout: no frame from /ws/echo within 0.05s" in out, out
+    assert "did not finish within" not in out

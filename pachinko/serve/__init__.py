@@ -1,0 +1,14 @@
+"""The protocol layer `pachinko serve` owns: HTTP/1.1 heads and WebSocket connections."""
+
+from __future__ import annotations
+
+from pachinko.serve.protocol import PachinkoProtocol
+from pachinko.serve.settings import Registry, ServeSettings, connection_cap, raise_file_limit
+
+__all__ = [
+    "PachinkoProtocol",
+    "Registry",
+    "ServeSettings",
+    "connection_cap",
+    "raise_file_limit",
+]

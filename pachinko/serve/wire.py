@@ -1,0 +1,111 @@
+"""The WebSocket wire on `websockets`' sans-I/O core: the opening handshake and messages."""
+
+from __future__ import annotations
+
+import codecs
+import logging
+from typing import Any
+
+from websockets.datastructures import Headers
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request
+from websockets.protocol import State
+from websockets.server import ServerProtocol
+
+from pachinko.serve.handshake import BadRequest, Head
+
+# NOTE: websockets logs every open and close at INFO; only its warnings matter here.
+wire_log = logging.getLogger("pachinko.wire")
+wire_log.setLevel(logging.WARNING)
+
+TEXT, BINARY, CONT = Opcode.TEXT, Opcode.BINARY, Opcode.CONT
+
+
+def open_websocket(
+    head: Head,
+    subprotocol: str | None,
+    headers: list[tuple[bytes, bytes]],
+    *,
+    max_message_bytes: int,
+    compression: str,
+) -> tuple[bytes, ServerProtocol]:
+    """The 101 response to a checked upgrade, and the sans-I/O core of the open connection.
+
+    Raises:
+        BadRequest: the core refuses the handshake.
+    """
+    factories = [ServerPerMessageDeflateFactory()] if compression == "deflate" else None
+    handshake = ServerProtocol(
+        extensions=factories,
+        select_subprotocol=lambda _protocol, _offered: subprotocol,
+        logger=wire_log,
+    )
+    request = Request(
+        head.target.decode("latin-1"),
+        Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in head.headers]),
+    )
+    response = handshake.accept(request)
+    if response.status_code != 101:
+        raise BadRequest(response.status_code, "WebSocket handshake refused")
+    for name, value in headers:
+        response.headers[name.decode("latin-1")] = value.decode("latin-1")
+    handshake.send_response(response)
+    # NOTE: a second core that starts OPEN, so its parser reads frames, not a request;
+    # it takes the extensions (permessage-deflate) the handshake negotiated.
+    ws = ServerProtocol(state=State.OPEN, max_size=max_message_bytes, logger=wire_log)
+    ws.extensions = handshake.extensions
+    return b"".join(handshake.data_to_send()), ws
+
+
+class Assembler:
+    """Whole messages as ASGI events from the core's frames; UTF-8 checked as it arrives."""
+
+    __slots__ = ("fragments", "utf8")
+
+    def __init__(self) -> None:
+        self.fragments: list[bytes] | None = None
+        self.utf8: codecs.IncrementalDecoder | None = None
+
+    def events(self, ws: ServerProtocol) -> list[dict[str, Any]]:
+        """The messages completed by the frames just parsed; invalid UTF-8 fails with 1007."""
+        out: list[dict[str, Any]] = []
+        for frame in ws.events_received():
+            opcode = frame.opcode
+            if opcode is TEXT or opcode is BINARY:
+                if frame.fin:
+                    if opcode is BINARY:
+                        out.append({"type": "websocket.receive", "bytes": bytes(frame.data)})
+                        continue
+                    try:
+                        out.append({"type": "websocket.receive", "text": frame.data.decode()})
+                    except UnicodeDecodeError:
+                        ws.fail(1007, "invalid UTF-8")
+                        break
+                    continue
+                self.fragments = []
+                self.utf8 = codecs.getincrementaldecoder("utf-8")() if opcode is TEXT else None
+            elif opcode is not CONT:
+                continue  # NOTE: pings (the core answers), pongs, close: activity only
+            assert self.fragments is not None  # the core rejects a stray continuation
+            self.fragments.append(bytes(frame.data))
+            if self.utf8 is not None:
+                try:  # NOTE: fail fast, on the fragment that breaks UTF-8
+                    self.utf8.decode(frame.data, frame.fin)
+                except UnicodeDecodeError:
+                    ws.fail(1007, "invalid UTF-8")
+                    break
+            if frame.fin:
+                data, self.fragments = b"".join(self.fragments), None
+                if self.utf8 is not None:
+                    out.append({"type": "websocket.receive", "text": data.decode()})
+                else:
+                    out.append({"type": "websocket.receive", "bytes": data})
+        return out
+
+
+def data_frame(ws: ServerProtocol, text: str | None, data: bytes | None) -> bytes:
+    """A server data frame built outside the core, for when its state forbids sending."""
+    if text is not None:
+        return Frame(TEXT, text.encode()).serialize(mask=False, extensions=ws.extensions)
+    return Frame(BINARY, data or b"").serialize(mask=False, extensions=ws.extensions)
