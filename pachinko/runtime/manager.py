@@ -37,8 +37,9 @@ class WebSocketConnectionManager:
 
     A frame is built once and encoded once per codec; every local member of a
     codec shares the same bytes, and nothing waits on the slowest member. The
-    manager is the backend's `Sink`: the backend calls `deliver`, `deliver_direct`,
-    `resync` and `presence`.
+    manager is the backend's `Sink` (`deliver`, `deliver_direct`, `resync`, `presence`).
+    `broadcasts` counts the room deliveries this process fanned out (presence
+    included) and `recipients` the local members they reached, for extensions.
     """
 
     def __init__(self, backend: Backend | None = None, rooms: Iterable[RoomOptions] = ()) -> None:
@@ -52,14 +53,12 @@ class WebSocketConnectionManager:
         # NOTE: joiners waiting for their history: live frames queue here meanwhile.
         self._syncing: dict[str, dict[Member, Buffered]] = {}
         self._is_started = False
+        self.broadcasts = 0
+        self.recipients = 0
 
-    def configure(
-        self, codecs: Mapping[str, Codec], framer: Framer, max_history_bytes: int
-    ) -> None:
-        """Use the router's codecs and envelope style, and its history budget."""
-        self.codecs = codecs
-        self.framer = framer
-        self.max_history_bytes = max_history_bytes
+    def configure(self, codecs: Mapping[str, Codec], framer: Framer, budget: int) -> None:
+        """Use the router's codecs and envelope style, and its history budget (bytes)."""
+        self.codecs, self.framer, self.max_history_bytes = codecs, framer, budget
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -107,12 +106,9 @@ class WebSocketConnectionManager:
         Returns once the backend has accepted it (given it its place in the room's order).
         """
         options = self.room_table.options(room)
+        frames, ids = self.frames(type, payload), _as_ids(exclude)
         await self.backend.publish(
-            room,
-            self.frames(type, payload),
-            _as_ids(exclude),
-            history=options.history,
-            history_ttl=options.history_ttl,
+            room, frames, ids, history=options.history, history_ttl=options.history_ttl
         )
 
     async def send_to(self, connection_id: str, type: str, payload: object = None) -> bool:
@@ -258,6 +254,7 @@ class WebSocketConnectionManager:
         self, room: str, position: Position | None, frames: Frames, exclude: frozenset[str]
     ) -> None:
         members = self._local.get(room)
+        self.broadcasts += 1
         if not members:
             return
         syncing = self._syncing.get(room) if self._syncing else None
@@ -265,6 +262,7 @@ class WebSocketConnectionManager:
         events: dict[object, Event] = {}
         codec: object = None
         event: Event = {}
+        reached = 0
         for conn in tuple(members):
             if exclude and conn.id in exclude:
                 continue
@@ -281,6 +279,7 @@ class WebSocketConnectionManager:
             # member per broadcast. tests/unit/runtime/test_outbox.py runs both paths.
             if outbox.is_closed:
                 continue
+            reached += 1  # NOTE: counted once here, not in each member's outbox stats
             if outbox.write_started or outbox.queue:
                 outbox.enqueue(event)
                 continue
@@ -291,6 +290,7 @@ class WebSocketConnectionManager:
                     break
             except Exception:
                 outbox.is_closed = True
+        self.recipients += reached
 
 
 def _as_ids(exclude: str | Iterable[str] | None) -> frozenset[str]:
