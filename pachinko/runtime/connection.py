@@ -27,6 +27,7 @@ class Connection:
     """
 
     __slots__ = (
+        "_state",
         "activity",
         "id",
         "manager",
@@ -35,7 +36,6 @@ class Connection:
         "params",
         "reply_type",
         "rooms",
-        "state",
         "stats",
         "subprotocol",
         "transport",
@@ -58,7 +58,7 @@ class Connection:
         self.outbox = outbox
         self.transport = transport
         self.params = params if params is not None else {}
-        self.state: dict[str, object] = {}
+        self._state: dict[str, object] | None = None  # NOTE: made on first use
         # NOTE: immutable and rebuilt on join/leave (rare): idle connections share one empty set.
         self.rooms: frozenset[str] = frozenset()
         self.activity = activity if activity is not None else Activity()
@@ -67,6 +67,13 @@ class Connection:
         # The reply type and id of the message being handled; "" / None between messages.
         self.reply_type = ""
         self.message_id: MessageId = None
+
+    @property
+    def state(self) -> dict[str, object]:
+        """Per-connection storage for handlers and hooks (`state["user"]` is the user)."""
+        if self._state is None:
+            self._state = {}
+        return self._state
 
     @property
     def request(self) -> falcon.asgi.Request:
@@ -126,7 +133,7 @@ class Connection:
     @property
     def user(self) -> object:
         """Who this connection is, as set by `identify` (`state["user"]`); None until then."""
-        return self.state.get("user")
+        return None if self._state is None else self._state.get("user")
 
     async def identify(self, user: str | int) -> None:
         """Set `state["user"]` and index this connection under `user` on every process."""

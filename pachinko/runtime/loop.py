@@ -70,8 +70,10 @@ async def message_loop(
     unhandled: Unhandled | None = getattr(resource, "on_unhandled", None)
     max_bytes = limits.max_message_bytes
     clock = monotonic
-    bucket = TokenBucket(limits.rate_count, limits.rate_per, limits.burst, clock())
-    take = bucket.take if limits.rate_count > 0 else None
+    # NOTE: no bucket at all when the rate is off: an idle connection keeps nothing for it.
+    take = None
+    if limits.rate_count > 0:
+        take = TokenBucket(limits.rate_count, limits.rate_per, limits.burst, clock()).take
     refused = 0
     encode = outbox.encode_bytes
     framer = shared.framer
