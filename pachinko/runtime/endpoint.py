@@ -18,7 +18,7 @@ from pachinko.runtime.connection import Connection, log_fields
 from pachinko.runtime.dispatch import DispatchTable, MessageSpec, Subprotocol
 from pachinko.runtime.hooks import HookEvent, HookMap, chain, resource_hooks, run_hooks
 from pachinko.runtime.loop import Close, Receive, message_loop, send_error
-from pachinko.runtime.options import ACTIVITY, Activity
+from pachinko.runtime.options import ACTIVITY, WIRE, Activity
 from pachinko.runtime.origin import is_origin_allowed
 from pachinko.runtime.outbox import Outbox, Send
 from pachinko.runtime.shared import Shared
@@ -150,6 +150,7 @@ class RouteEndpoint:
                 task=asyncio.current_task(),
                 name=connection_id,
                 stats=self.stats,
+                wire=extensions.get(WIRE),
             ),
             transport=transport,
             params=params,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import Protocol
 
 from pachinko.backends.base import Backend, Frames, Position
 from pachinko.backends.memory import MemoryBackend
@@ -12,24 +11,12 @@ from pachinko.codecs.base import Codec
 from pachinko.codecs.builtin import JsonCodec, MsgpackCodec
 from pachinko.errors import BackendUnavailable, RoomFull, UnknownConnection
 from pachinko.runtime.frames import Event, Framer, nested_frame
-from pachinko.runtime.options import Activity, Limits, RoomOptions, RoomTable
-from pachinko.runtime.outbox import Outbox
+from pachinko.runtime.member import Member
+from pachinko.runtime.options import Limits, RoomOptions, RoomTable
 
 log = logging.getLogger("pachinko")
 
 Buffered = list[tuple[Position | None, Frames]]
-
-
-class Member(Protocol):
-    """What the manager needs of a local connection (a `pachinko.Connection` is one)."""
-
-    id: str
-    rooms: frozenset[str]
-    state: dict[str, object]
-    outbox: Outbox
-    activity: Activity
-
-    async def close(self, code: int = 1000, reason: str = "") -> None: ...
 
 
 class WebSocketConnectionManager:
@@ -188,8 +175,7 @@ class WebSocketConnectionManager:
         if not result.is_joined:
             self._drop_local(conn, room)
             raise RoomFull(room)
-        outbox = conn.outbox
-        codec = outbox.codec
+        outbox, codec = conn.outbox, conn.outbox.codec
         for frames in result.history:
             outbox.push(outbox.wrap(frames.encoded(codec)))
         epoch, top = result.position
@@ -258,10 +244,13 @@ class WebSocketConnectionManager:
         if not members:
             return
         syncing = self._syncing.get(room) if self._syncing else None
-        # NOTE: encode once per codec; every member of a codec shares the same event.
+        # NOTE: encode once per codec; every member of a codec shares the same event, and
+        # the same frame bytes where the server takes them (`pachinko.wire`).
         events: dict[object, Event] = {}
+        wired: dict[object, bytes] = {}
         codec: object = None
         event: Event = {}
+        frame = b""
         reached = 0
         for conn in tuple(members):
             if exclude and conn.id in exclude:
@@ -275,6 +264,7 @@ class WebSocketConnectionManager:
                 event = events.get(codec) or events.setdefault(
                     codec, outbox.wrap(frames.encoded(outbox.codec))
                 )
+                frame = wired.get(codec, b"")
             # PERF: inlines Outbox.push (its documented fields); this loop runs once per
             # member per broadcast. tests/unit/runtime/test_outbox.py runs both paths.
             if outbox.is_closed:
@@ -282,6 +272,17 @@ class WebSocketConnectionManager:
             reached += 1  # NOTE: counted once here, not in each member's outbox stats
             if outbox.write_started or outbox.queue:
                 outbox.enqueue(event)
+                continue
+            wire = outbox.wire
+            if wire is not None:
+                if not frame:
+                    text = event.get("text")
+                    frame = wired[codec] = wire.frame(event["bytes"] if text is None else text)
+                try:
+                    if not wire.write(frame):
+                        outbox.wait_wire()
+                except Exception:
+                    outbox.is_closed = True
                 continue
             write = outbox.send(event).__await__()
             try:

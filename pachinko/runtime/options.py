@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,28 @@ class Activity:
 
     def __init__(self) -> None:
         self.last = 0.0
+
+
+#: The scope extension through which a server takes frames built once for many
+#: connections; `pachinko serve` provides it on connections that never compress.
+WIRE = "pachinko.wire"
+
+
+class Wire(Protocol):
+    """A connection's wire: server frames are unmasked, so a broadcast's bytes on the
+    wire are the same for every recipient; `frame` builds them once, `write` sends them."""
+
+    def frame(self, payload: str | bytes) -> bytes:
+        """The whole data frame for `payload` (text for `str`, binary for `bytes`)."""
+        ...
+
+    def write(self, frame: bytes) -> bool:
+        """Write in order after everything sent before; False when the peer is behind."""
+        ...
+
+    async def drained(self) -> None:
+        """Wait until the peer has caught up (the transport is below its high-water mark)."""
+        ...
 
 
 class RoomTable:

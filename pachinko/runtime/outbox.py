@@ -12,6 +12,7 @@ from typing import Any
 
 from pachinko.codecs.base import Codec
 from pachinko.runtime.frames import Event, Framer, MessageId
+from pachinko.runtime.options import Wire
 from pachinko.runtime.stats import RouteStats
 
 Send = Callable[[Event], Any]
@@ -35,13 +36,16 @@ class Outbox:
     - `is_closed`: no frame is written any more (closing, dropped or gone);
     - `idle`: a future `wait_sent` waits on, resolved by `after_write` (None when nobody waits);
     - `stats`: the counts of the connection's route; `stats.frames_sent` counts data
-      frames accepted for it (written at once or queued).
+      frames accepted for it (written at once or queued);
+    - `wire`: the server's `pachinko.wire` for this connection, or None: frames built
+      once (`wire.frame`) are written with `wire.write` instead of an ASGI send.
 
     An inlined write adds 1 to `stats.frames_sent` (the manager's fan-out counts
     its recipients instead: `WebSocketConnectionManager.recipients`); one that
     finds `write_started`, `queue` or `is_closed` set falls back to the method;
     after an inline write it calls `after_write` when `queue` or `idle` is set; a
-    hand-stepped write that has to wait calls `finish_later`.
+    hand-stepped write that has to wait calls `finish_later`, a wire write that
+    finds the peer behind calls `wait_wire`.
     """
 
     __slots__ = (
@@ -59,6 +63,7 @@ class Outbox:
         "send",
         "stats",
         "task",
+        "wire",
         "write_started",
         "writer",
     )
@@ -74,8 +79,10 @@ class Outbox:
         on_drop: Callable[[int], None] | None = None,
         name: str = "",
         stats: RouteStats | None = None,
+        wire: Wire | None = None,
     ) -> None:
         self.name = name  # the connection's id, for log lines
+        self.wire = wire
         self.stats = stats if stats is not None else RouteStats("")
         self.send = send
         self.codec = codec
@@ -134,6 +141,15 @@ class Outbox:
         if self.write_started or self.queue:
             self.enqueue(event)
             return
+        wire = self.wire
+        if wire is not None:
+            text = event.get("text")
+            try:
+                if not wire.write(wire.frame(event["bytes"] if text is None else text)):
+                    self.wait_wire()
+            except Exception:
+                self.is_closed = True
+            return
         # NOTE: step the ASGI send by hand. A socket with room finishes it at once and no
         # task is made; only a write that really has to wait gets a task to finish it.
         # Iterating the awaitable ends without materialising StopIteration, unlike .send().
@@ -144,6 +160,21 @@ class Outbox:
                 break
         except Exception:
             self.is_closed = True
+
+    def wait_wire(self) -> None:
+        """A frame written to the wire found the peer behind: later frames queue until it
+        catches up, and the watchdog times this like any write in progress."""
+        self.write_started = monotonic()
+        self.writer = asyncio.get_running_loop().create_task(self._wire_drained())
+
+    async def _wire_drained(self) -> None:
+        try:
+            await self.wire.drained()  # type: ignore[union-attr]
+        except Exception:
+            self.is_closed = True
+        finally:
+            self.write_started = 0.0
+        await self._flush()
 
     def finish_later(self, write: Generator[Any, Any, Any], pending: object) -> None:
         """Finish in a task a write that was stepped by hand and had to wait."""

@@ -165,3 +165,88 @@ async def test_fan_out_and_push_write_at_once_to_a_quiet_socket(
     assert written == ['{"type":"tick","payload":7}']  # written before any await: no task
     assert conn.outbox.write_started == 0
     assert conn.outbox.writer is None
+
+
+class FakeWire:
+    """A `pachinko.wire` whose peer can be made to fall behind (`paused`)."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.framed = 0
+        self.paused = False
+        self.caught_up = asyncio.Event()
+
+    def frame(self, payload: str | bytes) -> bytes:
+        self.framed += 1
+        return b"F" + (payload.encode() if isinstance(payload, str) else payload)
+
+    def write(self, frame: bytes) -> bool:
+        self.written.append(frame)
+        return not self.paused
+
+    async def drained(self) -> None:
+        await self.caught_up.wait()
+
+
+def wired_member(wire: FakeWire, limit: int = 4) -> tuple[Connection, list[str]]:
+    sent: list[str] = []
+
+    async def asgi_send(event: Event) -> None:
+        sent.append(event["text"])
+
+    conn, _ = member(asgi_send, limit)
+    conn.outbox.wire = wire
+    return conn, sent
+
+
+@pytest.mark.parametrize("deliver", [fan_out, push], ids=["fan-out", "Outbox.push"])
+async def test_a_quiet_wire_takes_the_frame_and_no_asgi_send_is_made(
+    deliver: Callable[[Connection, Event], Awaitable[None]],
+) -> None:
+    wire = FakeWire()
+    conn, sent = wired_member(wire)
+    await deliver(conn, {"n": 1})
+    assert wire.written == [b'F{"type":"tick","payload":1}']
+    assert sent == []
+    assert conn.outbox.write_started == 0
+    assert conn.outbox.writer is None
+
+
+@pytest.mark.parametrize("deliver", [fan_out, push], ids=["fan-out", "Outbox.push"])
+async def test_a_peer_behind_on_the_wire_holds_later_frames_in_order(
+    deliver: Callable[[Connection, Event], Awaitable[None]],
+) -> None:
+    wire = FakeWire()
+    wire.paused = True
+    conn, sent = wired_member(wire, limit=2)
+    await deliver(conn, {"n": 0})
+    assert conn.outbox.write_started > 0  # the watchdog times it like any waiting write
+    await deliver(conn, {"n": 1})
+    await deliver(conn, {"n": 2})
+    assert len(wire.written) == 1
+    assert len(conn.outbox.queue or ()) == 2
+    wire.paused = False
+    wire.caught_up.set()
+    await conn.outbox.wait_sent()
+    assert sent == ['{"type":"tick","payload":1}', '{"type":"tick","payload":2}']
+    assert conn.outbox.write_started == 0
+    await deliver(conn, {"n": 3})  # caught up: straight to the wire again
+    assert wire.written[-1] == b'F{"type":"tick","payload":3}'
+
+
+async def test_a_broadcast_is_framed_once_for_every_wired_member() -> None:
+    manager = pachinko.WebSocketConnectionManager()
+    await manager.start()
+    wire = FakeWire()
+    codec = JsonCodec()  # NOTE: one per router, shared by its connections
+    conns = []
+    for n in range(20):
+        outbox = Outbox(lambda event: None, codec, nested_frame, wire=wire)
+        conn = Connection(f"c{n}", manager=manager, outbox=outbox)
+        manager.register(conn)
+        await conn.join("room")
+        conns.append(conn)
+    await manager.broadcast("room", "tick", 1)
+    assert wire.framed == 1
+    assert len(wire.written) == 20
+    assert len({id(frame) for frame in wire.written}) == 1  # the same bytes object
