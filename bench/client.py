@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
 import sys
 import time
 from collections import defaultdict
@@ -27,11 +28,13 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from bench import workload
 
+SOURCES = 8  # NOTE: source addresses 127.0.0.2-9: 8 x the ephemeral ports for 20k connections
+
 
 async def connect_many(url: str, count: int, concurrency: int = 64) -> list[ClientConnection]:
     gate = asyncio.Semaphore(concurrency)
 
-    async def one() -> ClientConnection:
+    async def one(index: int) -> ClientConnection:
         async with gate:
             # NOTE: no compression and no keepalive pings: identical, minimal client frames.
             return await connect(
@@ -41,9 +44,10 @@ async def connect_many(url: str, count: int, concurrency: int = 64) -> list[Clie
                 open_timeout=120,
                 close_timeout=5,
                 max_queue=None,
+                local_addr=(f"127.0.0.{2 + index % SOURCES}", 0),
             )
 
-    return list(await asyncio.gather(*(one() for _ in range(count))))
+    return list(await asyncio.gather(*(one(i) for i in range(count))))
 
 
 async def close_all(conns: list[ClientConnection]) -> None:
@@ -146,6 +150,8 @@ async def room(url: str, count: int) -> None:
 
 
 def main(argv: list[str]) -> int:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     mode, url, *rest = argv
     args: list[Any] = [url, *map(int, rest)]
     runner = {"idle": idle, "e2e": e2e, "room": room}[mode]

@@ -1,4 +1,4 @@
-"""The four contenders, each a module with `make() -> ASGI app`; every app serves
+"""The contenders, each a module with `make() -> ASGI app`; every app serves
 `/ws` (request/reply) and `/room` (members of one room; `fanout` broadcasts to it)."""
 
 from __future__ import annotations
@@ -7,11 +7,12 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-NAMES = ("floor", "falcon", "litestar", "pachinko")
+NAMES = ("floor", "falcon", "litestar", "pachinko", "pachinko-all")
 
 
 def factory(name: str) -> Callable[[], Any]:
     """The `make` function of contender `name`."""
     if name not in NAMES:
         raise ValueError(f"unknown contender {name!r}; have {', '.join(NAMES)}")
-    return importlib.import_module(f"bench.contenders.{name}_app").make
+    module = name.replace("-", "_")
+    return importlib.import_module(f"bench.contenders.{module}_app").make
