@@ -3,8 +3,9 @@
 A separate process from the server (and from the runner), speaking a line
 protocol on stdin/stdout:
 
-- `idle URL N`: open N connections to /ws, one request/reply each, print
-  `READY`, hold them until stdin closes.
+- `idle URL N [CONCURRENCY]`: open N connections to /ws (at most CONCURRENCY
+  handshakes at once), one request/reply each, print `READY WRONG T_START T_OPENED`
+  (the handshakes' window), hold them until stdin closes.
 - `e2e URL CONNS COUNT`: CONNS connections to /ws, warm up, print `WARM`;
   on each `go`, each does COUNT request/reply round trips; print `RESULT {json}`;
   close when stdin closes.
@@ -80,10 +81,12 @@ async def round_trips(ws: ClientConnection, count: int, offset: int, latencies: 
     return wrong
 
 
-async def idle(url: str, count: int) -> None:
-    conns = await connect_many(url + "/ws", count)
+async def idle(url: str, count: int, concurrency: int = 64) -> None:
+    start = time.monotonic()
+    conns = await connect_many(url + "/ws", count, concurrency)
+    opened = time.monotonic()
     wrong = sum(await asyncio.gather(*(round_trips(c, 1, i, []) for i, c in enumerate(conns))))
-    say(f"READY {wrong}")
+    say(f"READY {wrong} {start!r} {opened!r}")
     await stdin_line()
     await close_all(conns)
 
