@@ -121,7 +121,11 @@ def file_limit_line() -> str:
     return found or "NOT LOGGED; the log was: " + " / ".join(lines[-5:])
 
 
-def report(runs: list[dict[str, dict[str, Any]]], steps: tuple[int, ...], members: int) -> str:
+def report(
+    runs: list[dict[str, dict[str, Any]]], steps: tuple[int, ...], members: int
+) -> tuple[str, list[tuple[bool, str]]]:
+    """The table (value and ratio to `floor`), and the RSS verdicts."""
+
     def med(name: str, *keys: Any) -> float:
         values = []
         for run in runs:
@@ -153,14 +157,40 @@ def report(runs: list[dict[str, dict[str, Any]]], steps: tuple[int, ...], member
     )
     first = steps[0]
     ours = med("pachinko@serve", first, "rss_kib_per_conn")
+    verdicts = []
     for other in ("floor@serve", "floor"):
         ratio = ours / med(other, first, "rss_kib_per_conn")
         word = "PASS" if ratio <= LIMIT else "FAIL"
-        lines.append(
-            f"{word}: RSS per idle connection at {first:,}: pachinko@serve = {ratio:.2f}x"
-            f" {other} (limit {LIMIT}x)"
+        verdicts.append(
+            (
+                ratio <= LIMIT,
+                f"{word}: RSS per idle connection at {first:,}: pachinko@serve = {ratio:.2f}x"
+                f" {other} (limit {LIMIT}x)",
+            )
         )
-    return "\n".join(lines)
+    return "\n".join(lines), verdicts
+
+
+def measure(quick: bool, passes: int, log: Any) -> tuple[str, list[tuple[bool, str]], Any]:
+    """Every scale figure: the table, the verdicts (RSS, file limit logged), the raw runs."""
+    steps, members, rounds = ((1000, 2000), 1000, 2) if quick else (STEPS, 10_000, 3)
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    runs = []
+    for index in range(passes):
+        order = SERVERS if index % 2 == 0 else SERVERS[::-1]
+        run = {}
+        for name in order:
+            log(f"scale: pass {index + 1} of {passes}, {name}")
+            run[name] = one_server(name, steps, members, rounds)
+        runs.append(run)
+    text, verdicts = report(runs, steps, members)
+    line = file_limit_line()
+    ok = re.search(r"from 1024 to \d+", line) is not None
+    word = "PASS" if ok else "FAIL"
+    verdicts.append((ok, f"{word}: pachinko serve logs its raised file limit: {line}"))
+    title = f"Scale: idle connections, handshakes, broadcast to {members:,} ({passes} pass(es))"
+    return f"{title}\n\n{text}", verdicts, runs
 
 
 def main(argv: list[str]) -> int:
@@ -168,22 +198,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="1,000 / 2,000 connections")
     parser.add_argument("--passes", type=int, default=1)
     args = parser.parse_args(argv)
-    steps, members, rounds = ((1000, 2000), 1000, 2) if args.quick else (STEPS, 10_000, 3)
-    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    runs = []
-    for index in range(args.passes):
-        order = SERVERS if index % 2 == 0 else SERVERS[::-1]
-        run = {}
-        for name in order:
-            print(f"scale: pass {index + 1}, {name}", file=sys.stderr, flush=True)
-            run[name] = one_server(name, steps, members, rounds)
-        runs.append(run)
-    print(f"idle connections, handshakes, broadcast to {members:,}; {args.passes} pass(es)")
-    print(report(runs, steps, members))
-    line = file_limit_line()
-    ok = re.search(r"from 1024 to \d+", line) is not None
-    print(f"{'PASS' if ok else 'FAIL'}: pachinko serve logs its raised file limit: {line}")
+    text, verdicts, _ = measure(
+        args.quick, args.passes, lambda line: print(line, file=sys.stderr, flush=True)
+    )
+    print(text)
+    print("\n".join(line for _, line in verdicts))
     return 0
 
 
