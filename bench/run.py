@@ -21,7 +21,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import inprocess, network, protocols, redis, report, scale
+from bench import inprocess, network, protocols, redis, report, scale, wire
 from bench.contenders import NAMES, factory
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -176,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     figures, raw = asyncio.run(in_process(names, sizes))
     sections: list[str] = []
     verdicts: list[tuple[bool, str]] = []
+    log("in-process: fan-out through pachinko serve's protocol, pachinko.wire vs ASGI send")
+    raw["wire"] = asyncio.run(wire.measure(sizes.repeats))
+    sections += ["Fan-out under pachinko serve, in process:", *wire.table(raw["wire"]), ""]
     if not args.skip_network:
         variants = layer_variants(names)
         net_figures, net_raw = over_network(names, sizes, variants)
