@@ -11,6 +11,7 @@ from pachinko.errors import PachinkoError
 from pachinko.loader import Plan, plan
 from pachinko.manifest import Manifest, read
 from pachinko.runtime.app import App, install
+from pachinko.runtime.health import Health
 from pachinko.runtime.manager import WebSocketConnectionManager
 from pachinko.runtime.router import WebSocketRouter
 from pachinko.runtime.workers import WorkerController
@@ -53,9 +54,12 @@ def build_plan(plan: Plan) -> falcon.asgi.App:
     workers = WorkerController(plan.workers)
     extensions = [ext.cls(ext.config) for ext in plan.extensions]
     if plan.http_app is None:
-        return App(router=router, workers=workers, extensions=extensions)
-    app = _http_app(plan.http_app, plan.path)
-    install(app, router, workers=workers, extensions=extensions)
+        app: falcon.asgi.App = App(router=router, workers=workers, extensions=extensions)
+    else:
+        app = _http_app(plan.http_app, plan.path)
+        install(app, router, workers=workers, extensions=extensions)
+    if plan.manifest.app.health:
+        app.add_route(plan.manifest.app.health, Health(router.shared))
     return app
 
 

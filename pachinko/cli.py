@@ -37,7 +37,7 @@ app = typer.Typer(
 
 
 class Format(str, enum.Enum):
-    """Output formats of `pachinko check`."""
+    """Text or JSON: `pachinko check --format`, `pachinko serve --log-format`."""
 
     text = "text"
     json = "json"
@@ -220,6 +220,9 @@ def serve(
     log_query_strings: Annotated[
         bool, typer.Option(help="Show query strings (often tokens) in access log lines.")
     ] = False,
+    log_format: Annotated[
+        Format, typer.Option(help="Log lines as text, or as JSON objects (one per line).")
+    ] = Format.text,
 ) -> None:
     """Check the manifest (exit 1, port never bound, on errors), then serve it with uvicorn."""
     result = examine(resolve_manifest_path(manifest), processes=workers)
@@ -236,7 +239,11 @@ def serve(
         "root_path": root_path,
         "ssl_keyfile": None if ssl_keyfile is None else str(ssl_keyfile),
         "ssl_certfile": None if ssl_certfile is None else str(ssl_certfile),
-        "log_config": log_config(redact_queries=not log_query_strings),
+        "log_config": log_config(
+            redact_queries=not log_query_strings,
+            log_format=log_format.value,
+            level=log_level.value,
+        ),
     }
     raise typer.Exit(
         run(

@@ -78,3 +78,15 @@ class RoomFull(PachinkoError):
 
 class UnknownConnection(PachinkoError, LookupError):
     """No connection with that id is known to the manager."""
+
+
+class MissingDependency(PachinkoError, ImportError):
+    """A plugin needs a package that is not installed; `hint` says how to install it.
+
+    Raise it from the plugin's module, from the original ImportError: `pachinko
+    check` then reports the plugin as failing to load with this hint.
+    """
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint

@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import threading
 from types import FrameType
 from typing import Any
@@ -166,10 +167,16 @@ def run(
     # NOTE: other processes import the app: each builds it from the manifest.
     os.environ["PACHINKO_MANIFEST"] = str(plan.path.resolve())
     config = make_config("pachinko.asgi:app", limits, **options)
-    if reload:
-        config.configure_logging()
-        return serve_reloading(config, plan.path, user_folders(plan.path), _work)
-    return supervise(config, workers)
+    # NOTE: a directory this run's processes share (extensions: prometheus' files).
+    with tempfile.TemporaryDirectory(prefix="pachinko-") as run_dir:
+        os.environ[RUN_DIR] = run_dir
+        if reload:
+            config.configure_logging()
+            return serve_reloading(config, plan.path, user_folders(plan.path), _work)
+        return supervise(config, workers)
+
+
+RUN_DIR = "PACHINKO_RUN_DIR"
 
 
 def supervise(config: uvicorn.Config, workers: int) -> int:

@@ -1,8 +1,8 @@
-"""pachinko with everything on: every `[limits]` enabled, a hook on each layer.
+"""pachinko with everything on: every `[limits]` enabled, a hook on each layer, metrics.
 
 The rate limit is high enough never to refuse bench traffic; `max_connections`
-is above anything the bench opens. The metrics extension (`[plugins.prometheus]`)
-is not on main yet, so it is not part of this contender (bench/README.md).
+is above anything the bench opens. The `prometheus` extension is enabled (nothing
+is scraped during the run, as between two scrapes).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 import pachinko
 from bench.contenders.pachinko_app import add, echo, fanout, stats
 from bench.workload import ROOM
+from pachinko.extensions.prometheus import Prometheus, PrometheusConfig
 
 LIMITS = pachinko.Limits(
     max_message_bytes=65_536,
@@ -50,7 +51,7 @@ class Resource(pachinko.WebSocketResource):
 def make() -> Any:
     hooks = {"before_connect": (global_hook,), "before_receive": (global_hook,)}
     router = pachinko.WebSocketRouter(limits=LIMITS, hooks=hooks)
-    app = pachinko.App(router=router)
+    app = pachinko.App(router=router, extensions=[Prometheus(PrometheusConfig())])
     route_hooks = {"before_receive": (route_hook,)}
     router.add_route(
         "/ws", Resource, messages={"add": add, "echo": echo, "stats": stats}, hooks=route_hooks

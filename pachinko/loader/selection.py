@@ -38,7 +38,8 @@ def choose(
         report.error(key, UNKNOWN_PLUGIN, f"unknown {kind} {name!r}", hint)
         return None
     except PluginFailed as error:
-        report.error(key, PLUGIN_FAILED, str(error), "reinstall or fix that distribution")
+        hint = getattr(error.error, "hint", None) or "reinstall or fix that distribution"
+        report.error(key, PLUGIN_FAILED, str(error), hint)
         return None
     if group != CODECS and not isinstance(getattr(cls, "config", None), type):
         message = f"{kind} {name!r} ({cls!r}) has no 'config' Struct class attribute"

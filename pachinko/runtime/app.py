@@ -37,7 +37,9 @@ class Lifespan:
     async def process_startup(self, scope: dict[str, Any], event: dict[str, Any]) -> None:
         await self.manager.start()
         for extension in self.extensions:
-            await extension.startup(self.router.app)
+            startup = getattr(extension, "startup", None)  # NOTE: optional (docs/extensions.md)
+            if startup is not None:
+                await startup(self.router.app)
         await self.workers.start(self.manager, self.router.app)
 
     async def process_shutdown(self, scope: dict[str, Any], event: dict[str, Any]) -> None:
@@ -45,7 +47,9 @@ class Lifespan:
         await self.router.drain(self.router.limits.shutdown_timeout)
         await self.router.shared.watchdog.stop()
         for extension in reversed(self.extensions):
-            await extension.shutdown(self.router.app)
+            shutdown = getattr(extension, "shutdown", None)
+            if shutdown is not None:
+                await shutdown(self.router.app)
         await self.manager.stop()
 
 
@@ -96,7 +100,11 @@ def install(
     workers: WorkerController | None = None,
     extensions: Iterable[Any] = (),
 ) -> WebSocketConnectionManager:
-    """Mount `router` on `app` with a lifespan middleware; return the manager. Idempotent."""
+    """Mount `router` on `app` with a lifespan middleware; return the manager. Idempotent.
+
+    Each extension's optional `setup(app, router)` runs here, once; one with
+    `connected` / `disconnected` methods is told of every connection (docs/extensions.md).
+    """
     existing = _find_lifespan(app)
     if existing is not None:
         return existing.manager
@@ -104,6 +112,12 @@ def install(
     router.mount(app, prefix)
     lifespan = Lifespan(router, workers, extensions)
     app.add_middleware(lifespan)
+    for extension in lifespan.extensions:
+        setup = getattr(extension, "setup", None)
+        if setup is not None:
+            setup(app, router)
+        if hasattr(extension, "connected") or hasattr(extension, "disconnected"):
+            router.shared.observers.append(extension)
     return lifespan.manager
 
 

@@ -8,6 +8,7 @@ from pachinko.runtime.frames import MessageId, raw_event
 from pachinko.runtime.manager import WebSocketConnectionManager
 from pachinko.runtime.options import Activity
 from pachinko.runtime.outbox import Outbox
+from pachinko.runtime.stats import RouteStats
 
 if TYPE_CHECKING:
     import falcon.asgi
@@ -21,7 +22,8 @@ class Connection:
     Frames to one connection go out in the order they were sent, whoever sent
     them (its `outbox` owns that). Besides the handler API it carries two
     records the runtime keeps per connection: `outbox` and `activity` (when the
-    client was last heard from, read by the watchdog for `idle_timeout`).
+    client was last heard from, read by the watchdog for `idle_timeout`), and
+    `stats`, the counts of its route (docs/extensions.md).
     """
 
     __slots__ = (
@@ -34,6 +36,7 @@ class Connection:
         "reply_type",
         "rooms",
         "state",
+        "stats",
         "subprotocol",
         "transport",
     )
@@ -48,6 +51,7 @@ class Connection:
         params: dict[str, object] | None = None,
         activity: Activity | None = None,
         subprotocol: str | None = None,
+        stats: RouteStats | None = None,
     ) -> None:
         self.id = id_
         self.manager = manager
@@ -59,6 +63,7 @@ class Connection:
         self.rooms: frozenset[str] = frozenset()
         self.activity = activity if activity is not None else Activity()
         self.subprotocol = subprotocol
+        self.stats = stats if stats is not None else RouteStats("")
         # The reply type and id of the message being handled; "" / None between messages.
         self.reply_type = ""
         self.message_id: MessageId = None
@@ -145,3 +150,14 @@ class Connection:
             raise ConnectionError(f"connection {self.id} closed")
         data = event.get("text")
         return self.outbox.codec.decoder(object)(event["bytes"] if data is None else data)
+
+
+def log_fields(conn: Connection, message_type: str | None = None) -> dict[str, object]:
+    """The `extra=` fields of a log line about `conn` (`pachinko serve --log-format json`).
+
+    `message_type` is a type the route declares, never a client-chosen string.
+    """
+    fields: dict[str, object] = {"connection_id": conn.id, "route": conn.stats.route}
+    if message_type is not None:
+        fields["message_type"] = message_type
+    return fields

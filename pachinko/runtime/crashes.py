@@ -25,9 +25,17 @@ class CrashLog:
         self._seen: OrderedDict[Key, list[float]] = OrderedDict()  # key -> [since, count]
 
     def crashed(
-        self, handler: str, message_type: str, connection_id: str, exc: BaseException
+        self,
+        handler: str,
+        message_type: str,
+        connection_id: str,
+        exc: BaseException,
+        extra: dict[str, object] | None = None,
     ) -> None:
-        """Record that `handler` raised `exc` while handling `message_type`."""
+        """Record that `handler` raised `exc` while handling `message_type`.
+
+        `extra` goes to the log record (the connection's fields for JSON logs).
+        """
         frame = exc.__traceback__
         while frame is not None and frame.tb_next is not None:
             frame = frame.tb_next
@@ -46,6 +54,7 @@ class CrashLog:
                 message_type,
                 connection_id,
                 exc_info=exc,
+                extra=extra,
             )
             return
         seen[1] += 1
@@ -61,4 +70,5 @@ class CrashLog:
                 exc,
                 count,
                 now - seen[0],
+                extra=extra,
             )

@@ -11,6 +11,7 @@ import msgspec
 
 from pachinko.codecs.base import Codec, Decode
 from pachinko.runtime.resource import convention_handlers, resource_handlers, snake_case
+from pachinko.runtime.stats import RouteStats, TypeStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class Entry:
     decode: Decode
     convert_type: object  # for flat envelopes: msgspec.convert target
     reply: str
+    stats: TypeStats  # the counts of the declared type (client spellings share them)
 
 
 def payload_type_of(func: Callable[..., object], is_method: bool) -> object:
@@ -85,25 +87,42 @@ class DispatchTable:
     and remembered.
     """
 
-    def __init__(self, codec: Codec, specs: tuple[MessageSpec, ...], resource: type | None) -> None:
+    def __init__(
+        self,
+        codec: Codec,
+        specs: tuple[MessageSpec, ...],
+        resource: type | None,
+        stats: RouteStats | None = None,
+    ) -> None:
         self._codec = codec
+        self._stats = stats if stats is not None else RouteStats("")
         self._resource = resource
         self._convention = convention_handlers(resource) if resource is not None else {}
         self.entries: dict[str, Entry] = {}
         if resource is not None:
             for type_, name in resource_handlers(resource).items():
-                self.entries[type_] = self._entry(type_, getattr(resource, name), True, None, True)
+                method = getattr(resource, name)
+                self.entries[type_] = self._entry(type_, type_, method, True, None, True)
         for spec in specs:
             if spec.handler is None:
                 method = self._method_for(spec.type)
                 if method is None:
                     raise LookupError(f"no handler for message type {spec.type!r}")
-                entry = self._entry(spec.type, method, True, spec.payload_type, spec.strict)
+                entry = self._entry(
+                    spec.type, spec.type, method, True, spec.payload_type, spec.strict
+                )
             else:
-                entry = self._entry(spec.type, spec.handler, False, spec.payload_type, spec.strict)
+                entry = self._entry(
+                    spec.type, spec.type, spec.handler, False, spec.payload_type, spec.strict
+                )
             if spec.reply:
                 entry = Entry(
-                    entry.call, entry.is_method, entry.decode, entry.convert_type, spec.reply
+                    entry.call,
+                    entry.is_method,
+                    entry.decode,
+                    entry.convert_type,
+                    spec.reply,
+                    entry.stats,
                 )
             self.entries[spec.type] = entry
 
@@ -117,6 +136,7 @@ class DispatchTable:
     def _entry(
         self,
         message_type: str,
+        label: str,
         func: Callable[..., object],
         is_method: bool,
         payload_type: object,
@@ -125,7 +145,9 @@ class DispatchTable:
         if payload_type is None:
             payload_type = payload_type_of(func, is_method)
         target = strict_type(payload_type, strict)
-        return Entry(func, is_method, self._codec.decoder(target), target, f"{message_type}.reply")
+        reply = f"{message_type}.reply"
+        stats = self._stats.type_stats(label)
+        return Entry(func, is_method, self._codec.decoder(target), target, reply, stats)
 
     def find(self, message_type: str) -> Entry | None:
         """Return the entry for a type not in `entries` (convention handlers), or None."""
@@ -134,7 +156,9 @@ class DispatchTable:
         method = self._convention.get(snake_case(message_type))
         if method is None:
             return None
-        entry = self._entry(message_type, getattr(self._resource, method), True, None, True)
+        # NOTE: counted under the method's suffix: clients choose the spelling, not the label.
+        label = method[3:]
+        entry = self._entry(message_type, label, getattr(self._resource, method), True, None, True)
         if len(self.entries) < 1024:  # NOTE: client-chosen spellings; bound the table.
             self.entries[message_type] = entry
         return entry

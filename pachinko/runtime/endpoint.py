@@ -15,7 +15,7 @@ import falcon.asgi
 
 from pachinko.codecs.base import Codec
 from pachinko.errors import Reject, RoomFull
-from pachinko.runtime.connection import Connection
+from pachinko.runtime.connection import Connection, log_fields
 from pachinko.runtime.dispatch import DispatchTable, MessageSpec, Subprotocol
 from pachinko.runtime.hooks import HookEvent, HookMap, chain, resource_hooks, run_hooks
 from pachinko.runtime.loop import Close, Receive, message_loop, send_error
@@ -69,6 +69,7 @@ class RouteEndpoint:
         self.hooks: HookMap = hooks or {}
         self.workers = workers
         self.messages = messages
+        self.stats = shared.stats.route(path)  # its template gains the mount prefix on mount
         # NOTE: tables per (subprotocol, codec), computed once; the loop only does dict lookups.
         self.default = Variant(resource, None, self._tables(messages, resource, None))
         self.variants: dict[str, Variant] = {}
@@ -100,7 +101,7 @@ class RouteEndpoint:
         self, specs: tuple[MessageSpec, ...], resource: type | None, codec: Codec | None
     ) -> dict[str, DispatchTable]:
         codecs = (codec,) if codec is not None else self.shared.codecs.values()
-        return {c.name: DispatchTable(c, specs, resource) for c in codecs}
+        return {c.name: DispatchTable(c, specs, resource, self.stats) for c in codecs}
 
     def select(self, offered: Iterable[str]) -> tuple[Variant, Codec, str | None]:
         """The variant, codec and subprotocol name for a client's offered subprotocols."""
@@ -127,7 +128,12 @@ class RouteEndpoint:
         if origin is not None and not is_origin_allowed(
             origin, transport.header(b"host") or "", shared.origins
         ):
-            log.info("refused a handshake to %s from origin %.200r (403)", self.path, origin)
+            log.info(
+                "refused a handshake to %s from origin %.200r (403)",
+                self.path,
+                origin,
+                extra={"route": self.stats.route},
+            )
             await transport.deny()
             return
         variant, codec, subprotocol = self.select(transport.scope.get("subprotocols") or ())
@@ -144,26 +150,45 @@ class RouteEndpoint:
                 limit=shared.limits.send_queue,
                 task=asyncio.current_task(),
                 name=connection_id,
+                stats=self.stats,
             ),
             transport=transport,
             params=params,
             activity=extensions.get(ACTIVITY) or Activity(),
             subprotocol=subprotocol,
+            stats=self.stats,
         )
         resource = variant.resource() if variant.resource is not None else None
         layers = (shared.hooks, self.hooks, resource_hooks(resource) if resource else NO_HOOKS)
         try:
             await run_hooks(chain("before_connect", *layers), conn, HookEvent("before_connect"))
             if resource is not None and await resource.on_connect(conn) is False:
-                log.info("on_connect refused connection %s to %s (403)", conn.id, self.path)
+                log.info(
+                    "on_connect refused connection %s to %s (403)",
+                    conn.id,
+                    self.path,
+                    extra=log_fields(conn),
+                )
                 await transport.deny()
                 return
         except Reject as rejected:
             if rejected.code is None:
-                log.info("refused connection %s to %s (403): %s", conn.id, self.path, rejected)
+                log.info(
+                    "refused connection %s to %s (403): %s",
+                    conn.id,
+                    self.path,
+                    rejected,
+                    extra=log_fields(conn),
+                )
                 await transport.deny()
                 return
-            log.info("rejected connection %s with %d: %s", conn.id, rejected.code, rejected)
+            log.info(
+                "rejected connection %s with %d: %s",
+                conn.id,
+                rejected.code,
+                rejected,
+                extra={**log_fields(conn), "close_code": rejected.code},
+            )
             await transport.accept(subprotocol)
             await send(
                 {"type": "websocket.close", "code": rejected.code, "reason": rejected.reason}
@@ -171,6 +196,7 @@ class RouteEndpoint:
             return
 
         await transport.accept(subprotocol)
+        self.stats.opened += 1
         await shared.opened(conn)
         code = 1006
         try:
@@ -185,7 +211,7 @@ class RouteEndpoint:
             except (Reject, Close):
                 raise
             except Exception as exc:
-                log.exception("after_connect hook failed on %s", conn.id)
+                log.exception("after_connect hook failed on %s", conn.id, extra=log_fields(conn))
                 raise Close(1011, "hook failed") from exc
             shared.start_workers(conn, self.workers)
             before = chain("before_receive", *layers)
@@ -209,25 +235,34 @@ class RouteEndpoint:
     ) -> None:
         outbox = conn.outbox
         outbox.is_closed = True
+        by_server = outbox.close_code is not None
         outbox.close_code = outbox.close_code or code
+        self.stats.connection_closed(code, by_server)
         try:
             event = HookEvent("before_disconnect", close_code=code)
             await run_hooks(chain("before_disconnect", *layers), conn, event)
         except Exception:
-            log.exception("before_disconnect hook failed on %s", conn.id)
+            log.exception("before_disconnect hook failed on %s", conn.id, extra=log_fields(conn))
         await self.shared.closed(conn)
         if resource is not None:
             try:
                 await resource.on_disconnect(conn, code)  # type: ignore[attr-defined]
             except Exception:
-                log.exception("on_disconnect failed on %s", conn.id)
+                log.exception("on_disconnect failed on %s", conn.id, extra=log_fields(conn))
         outbox.stop()
 
 
 async def _close(conn: Connection, shared: Shared, receive: Receive, code: int, reason: str) -> int:
     """Close from the server's side (one log line), then wait briefly for the client."""
     level = logging.DEBUG if code == 1001 else logging.INFO if code >= 4000 else logging.WARNING
-    log.log(level, "closing connection %s with %d (%s)", conn.id, code, reason or "no reason")
+    log.log(
+        level,
+        "closing connection %s with %d (%s)",
+        conn.id,
+        code,
+        reason or "no reason",
+        extra={**log_fields(conn), "close_code": code},
+    )
     await conn.close(code, reason)
     shared.settled(conn)
 

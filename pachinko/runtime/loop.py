@@ -15,7 +15,7 @@ import msgspec
 
 from pachinko.codecs.base import Codec
 from pachinko.errors import Reject, RoomFull
-from pachinko.runtime.connection import Connection
+from pachinko.runtime.connection import Connection, log_fields
 from pachinko.runtime.crashes import CrashLog
 from pachinko.runtime.dispatch import DispatchTable, Entry
 from pachinko.runtime.frames import (
@@ -27,7 +27,9 @@ from pachinko.runtime.frames import (
     payload_reason,
 )
 from pachinko.runtime.hooks import Hook, HookEvent, Message, run_hooks
+from pachinko.runtime.rate import TokenBucket
 from pachinko.runtime.shared import Shared
+from pachinko.runtime.stats import BOUNDS
 
 log = logging.getLogger("pachinko")
 crashes = CrashLog(log)
@@ -43,28 +45,6 @@ class Close(Exception):
         super().__init__(code, reason)
         self.code = code
         self.reason = reason
-
-
-class TokenBucket:
-    """The inbound rate limit: `count` frames per `per` seconds, bursts up to `capacity`."""
-
-    __slots__ = ("capacity", "last", "refill", "tokens")
-
-    def __init__(self, count: int, per: float, capacity: int, now: float) -> None:
-        self.refill = count / per
-        self.capacity = float(capacity)
-        self.tokens = self.capacity
-        self.last = now
-
-    def take(self, now: float) -> bool:
-        """Take a token for a frame received at `now`; False when none is left."""
-        tokens = min(self.capacity, self.tokens + (now - self.last) * self.refill)
-        self.last = now
-        if tokens < 1.0:
-            self.tokens = tokens
-            return False
-        self.tokens = tokens - 1.0
-        return True
 
 
 async def message_loop(
@@ -99,6 +79,8 @@ async def message_loop(
     encode = outbox.encode_bytes
     framer = shared.framer
     is_binary = codec.is_binary
+    is_counting, fast_bound = shared.stats.is_counting_messages, BOUNDS[0]
+    route_stats = conn.stats
 
     # PERF: `while True` with the check inside: `while not shared.is_draining` made the
     # loop ~0.5 us/msg slower on CPython 3.11 (measured; even with a local flag).
@@ -147,6 +129,7 @@ async def message_loop(
             else:
                 payload = msgspec.convert(fields, entry.convert_type)
         except Exception as exc:
+            entry.stats.refused += 1
             await invalid_payload(conn, codec, exc, envelope, is_flat)
             continue
 
@@ -155,6 +138,8 @@ async def message_loop(
         if has_hooks:
             await dispatch_hooked(conn, resource, entry, envelope, payload, before, after)
             conn.reply_type = ""
+            if is_counting:
+                entry.stats.observe(clock() - now)
             continue
         try:
             if entry.is_method:
@@ -163,10 +148,14 @@ async def message_loop(
                 result = await entry.call(conn, payload)
         except Exception as exc:
             conn.reply_type = ""
+            if is_counting:
+                entry.stats.observe(clock() - now)
             await handler_failed(conn, entry, envelope, exc)
             continue
         conn.reply_type = ""
         if result is None:
+            if is_counting:
+                entry.stats.observe(clock() - now)
             continue
         data = encode(framer(entry.reply, result, envelope.id))
         if is_binary:
@@ -174,12 +163,24 @@ async def message_loop(
         else:
             event = {"type": "websocket.send", "text": data.decode()}
         if outbox.write_started or outbox.queue or outbox.is_closed:
+            if is_counting:
+                entry.stats.observe(clock() - now)
             await outbox.write(event)
             continue
         # PERF: inlines Outbox.write (its documented fields): the reply to a quiet
         # connection is the hot path, and a coroutine call per message is a third of
         # pachinko's overhead. tests/unit/runtime/test_outbox.py runs both paths.
-        outbox.write_started = clock()
+        route_stats.frames_sent += 1
+        started = outbox.write_started = clock()
+        if is_counting:
+            # PERF: inlines TypeStats.observe for the usual time (under BOUNDS[0]), ending
+            # at the write's clock reading: no call, no lock (one event loop owns the counts).
+            stats, elapsed = entry.stats, started - now
+            if elapsed <= fast_bound:
+                stats.fast += 1
+                stats.seconds += elapsed
+            else:
+                stats.observe(elapsed)
         try:
             await send(event)
         except Exception:
@@ -195,6 +196,7 @@ async def message_loop(
 
 async def send_error(conn: Connection, code: str, message: str, id_: str | int | None) -> None:
     """Answer with an error frame (DESIGN's error table; the connection stays open)."""
+    conn.stats.error_sent(code)
     outbox = conn.outbox
     await outbox.write(outbox.encode("error", error_payload(code, message), id_))
 
@@ -210,6 +212,7 @@ async def undecodable(
     conn: Connection, codec: Codec, unhandled: Unhandled | None, data: str | bytes, exc: Exception
 ) -> None:
     """A frame whose envelope could not be decoded: `invalid_json` or `invalid_envelope`."""
+    conn.stats.other.refused += 1
     if unhandled is not None:
         await unhandled(conn, data)
     elif isinstance(exc, msgspec.ValidationError) and is_well_formed(codec, data):
@@ -222,6 +225,7 @@ async def unknown_type(
     conn: Connection, unhandled: Unhandled | None, data: str | bytes, envelope: Envelope
 ) -> None:
     """A frame whose type no handler takes: `on_unhandled`, else `unknown_type`."""
+    conn.stats.other.refused += 1
     if unhandled is not None:
         await unhandled(conn, data)
     else:
@@ -251,12 +255,13 @@ async def dispatch_hooked(
 ) -> None:
     """Dispatch through the receive hooks: before (outer to inner), handler, after (back out)."""
     message = Message(envelope.type, payload, envelope.id)
+    extra = log_fields(conn, entry.stats.type)
     try:
         await run_hooks(before, conn, HookEvent("before_receive", message))
     except Reject:
         raise
     except Exception as exc:
-        log.exception("before_receive hook failed on %s", conn.id)
+        log.exception("before_receive hook failed on %s", conn.id, extra=extra)
         raise Close(1011, "hook failed") from exc
     error: BaseException | None = None
     result: object = None
@@ -276,7 +281,7 @@ async def dispatch_hooked(
     except Reject:
         raise
     except Exception as exc:
-        log.exception("after_receive hook failed on %s", conn.id)
+        log.exception("after_receive hook failed on %s", conn.id, extra=extra)
         raise Close(1011, "hook failed") from exc
 
 
@@ -290,5 +295,5 @@ async def handler_failed(
         await send_error(conn, "room_full", f"room {exc.room!r} is full", envelope.id)
         return
     name = getattr(entry.call, "__qualname__", None) or repr(entry.call)
-    crashes.crashed(name, envelope.type, conn.id, exc)
+    crashes.crashed(name, envelope.type, conn.id, exc, log_fields(conn, entry.stats.type))
     await send_error(conn, "internal_error", "internal error", envelope.id)

@@ -32,7 +32,9 @@ class WebSocketConnectionManager:
     """Tracks this process's connections and reaches every process's through a backend.
 
     Broadcast encodes a frame once per codec and queues the same bytes for every
-    local member without waiting on any of them.
+    local member without waiting on any of them. `broadcasts` counts the room
+    deliveries this process fanned out (presence frames included) and `recipients`
+    the local members they reached: plain integers for extensions to read.
     """
 
     def __init__(self, backend: Backend | None = None, rooms: Iterable[RoomOptions] = ()) -> None:
@@ -41,6 +43,8 @@ class WebSocketConnectionManager:
         self._by_id: dict[str, Member] = {}
         self._local: dict[str, set[Member]] = {}
         self._is_started = False
+        self.broadcasts = 0
+        self.recipients = 0
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -163,12 +167,14 @@ class WebSocketConnectionManager:
                 conn.outbox.push(conn.outbox.encode(type_, payload, None))
             return
         members = self._local.get(room) if room is not None else None
+        self.broadcasts += 1
         if not members:
             return
         # NOTE: encode once per codec; every member of a codec shares the same event.
         events: dict[object, Event] = {}
         codec: object = None
         event: Event = {}
+        reached = 0
         for conn in tuple(members):
             if exclude and conn.id in exclude:
                 continue
@@ -182,6 +188,7 @@ class WebSocketConnectionManager:
             # member per broadcast. tests/unit/runtime/test_outbox.py runs both paths.
             if outbox.is_closed:
                 continue
+            reached += 1  # NOTE: counted once here, not in each member's outbox stats
             if outbox.write_started or outbox.queue:
                 outbox.enqueue(event)
                 continue
@@ -192,6 +199,7 @@ class WebSocketConnectionManager:
                     break
             except Exception:
                 outbox.is_closed = True
+        self.recipients += reached
 
 
 def _as_ids(exclude: str | Iterable[str] | None) -> frozenset[str]:

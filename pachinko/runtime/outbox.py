@@ -12,6 +12,7 @@ from typing import Any
 
 from pachinko.codecs.base import Codec
 from pachinko.runtime.frames import Event, Framer, MessageId
+from pachinko.runtime.stats import RouteStats
 
 Send = Callable[[Event], Any]
 
@@ -32,11 +33,15 @@ class Outbox:
     - `queue`: events waiting behind the write in progress (None until a first backlog);
     - `write_started`: `time.monotonic()` when the write in progress began, 0.0 when none;
     - `is_closed`: no frame is written any more (closing, dropped or gone);
-    - `idle`: a future `wait_sent` waits on, resolved by `after_write` (None when nobody waits).
+    - `idle`: a future `wait_sent` waits on, resolved by `after_write` (None when nobody waits);
+    - `stats`: the counts of the connection's route; `stats.frames_sent` counts data
+      frames accepted for it (written at once or queued).
 
-    An inlined write that finds `write_started`, `queue` or `is_closed` set falls
-    back to the method; after an inline write it calls `after_write` when `queue`
-    or `idle` is set; a hand-stepped write that has to wait calls `finish_later`.
+    An inlined write adds 1 to `stats.frames_sent` (the manager's fan-out counts
+    its recipients instead: `WebSocketConnectionManager.recipients`); one that
+    finds `write_started`, `queue` or `is_closed` set falls back to the method;
+    after an inline write it calls `after_write` when `queue` or `idle` is set; a
+    hand-stepped write that has to wait calls `finish_later`.
     """
 
     __slots__ = (
@@ -52,6 +57,7 @@ class Outbox:
         "on_drop",
         "queue",
         "send",
+        "stats",
         "task",
         "write_started",
         "writer",
@@ -67,8 +73,10 @@ class Outbox:
         task: asyncio.Task[Any] | None = None,
         on_drop: Callable[[int], None] | None = None,
         name: str = "",
+        stats: RouteStats | None = None,
     ) -> None:
         self.name = name  # the connection's id, for log lines
+        self.stats = stats if stats is not None else RouteStats("")
         self.send = send
         self.codec = codec
         self.encode_bytes = codec.encode
@@ -102,6 +110,8 @@ class Outbox:
         """Write an event in order, waiting for it if nothing is queued; dropped once closed."""
         if self.is_closed and not closing:
             return
+        if not closing:
+            self.stats.frames_sent += 1
         if self.write_started or self.queue:
             self.enqueue(event)
             return
@@ -120,6 +130,7 @@ class Outbox:
         """Write without waiting (broadcasts): written now if the socket takes it, else queued."""
         if self.is_closed:
             return
+        self.stats.frames_sent += 1
         if self.write_started or self.queue:
             self.enqueue(event)
             return
@@ -145,7 +156,12 @@ class Outbox:
         if queue is None:
             queue = self.queue = deque()
         if len(queue) >= self.limit:
-            log.warning("dropping slow consumer %s (send queue of %d full)", self.name, self.limit)
+            log.warning(
+                "dropping slow consumer %s (send queue of %d full)",
+                self.name,
+                self.limit,
+                extra={"connection_id": self.name, "route": self.stats.route, "close_code": 1013},
+            )
             self.drop(1013)
             return
         queue.append(event)

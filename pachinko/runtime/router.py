@@ -15,6 +15,7 @@ from pachinko.runtime.hooks import HookMap
 from pachinko.runtime.manager import WebSocketConnectionManager
 from pachinko.runtime.options import Limits
 from pachinko.runtime.shared import Shared
+from pachinko.runtime.stats import Stats
 from pachinko.runtime.workers import WorkerSpec
 
 
@@ -61,6 +62,11 @@ class WebSocketRouter:
     @property
     def codecs(self) -> dict[str, Codec]:
         return self.shared.codecs
+
+    @property
+    def stats(self) -> Stats:
+        """What this router's connections count (docs/extensions.md)."""
+        return self.shared.stats
 
     # -- routes ---------------------------------------------------------------------
 
@@ -109,6 +115,7 @@ class WebSocketRouter:
         )
         self.routes.append(endpoint)
         if self.app is not None:
+            endpoint.stats.route = self.prefix + path
             self.app.add_route(self.prefix + path, endpoint)
         return endpoint
 
@@ -117,6 +124,7 @@ class WebSocketRouter:
         self.app = self.shared.app = app
         self.prefix = prefix
         for endpoint in self.routes:
+            endpoint.stats.route = prefix + endpoint.path
             app.add_route(prefix + endpoint.path, endpoint)
 
     def url_for(self, name: str, **params: object) -> str:

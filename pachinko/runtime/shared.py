@@ -14,6 +14,7 @@ from pachinko.runtime.frames import FRAMERS, Envelope, Framer
 from pachinko.runtime.hooks import HookMap
 from pachinko.runtime.manager import WebSocketConnectionManager
 from pachinko.runtime.options import Limits
+from pachinko.runtime.stats import Stats
 from pachinko.runtime.watchdog import Watchdog
 from pachinko.runtime.workers import WorkerSpec, start_connection_workers
 
@@ -24,7 +25,9 @@ class Shared:
     """Codecs, envelope, limits, origins, global hooks, the manager, the watchdog and workers.
 
     The router makes one and hands it to every endpoint it creates; endpoints
-    never see the router itself.
+    never see the router itself. `stats` is what its connections count, and
+    `observers` the extensions told of each connection opened and closed
+    (`connected(conn)`, `disconnected(conn, code)`; docs/extensions.md).
     """
 
     def __init__(
@@ -54,6 +57,8 @@ class Shared:
         self.watchdog = Watchdog(manager, limits)
         self.app: Any = None  # the Falcon app, once mounted (workers receive it)
         self.is_draining = False
+        self.stats = Stats()
+        self.observers: list[Any] = []
         self._decoders: dict[str, Decode] = {}
         self._nulls = {name: codec.encode(None) for name, codec in self.codecs.items()}
         self._workers: dict[str, list[asyncio.Task[None]]] = {}
@@ -79,6 +84,11 @@ class Shared:
         conn.activity.last = monotonic()
         self.manager.register(conn)
         self.watchdog.ensure_running()
+        for observer in self.observers:
+            try:
+                getattr(observer, "connected", _ignore)(conn)
+            except Exception:
+                log.exception("extension %r failed on a connection opened", observer)
 
     async def closed(self, conn: Connection) -> None:
         tasks = self._workers.pop(conn.id, ())
@@ -88,6 +98,11 @@ class Shared:
             await asyncio.gather(*tasks, return_exceptions=True)
         await self.manager.unregister(conn)
         self.settled(conn)
+        for observer in self.observers:
+            try:
+                getattr(observer, "disconnected", _ignore)(conn, conn.close_code)
+            except Exception:
+                log.exception("extension %r failed on a connection closed", observer)
 
     def start_workers(self, conn: Connection, specs: tuple[WorkerSpec, ...]) -> None:
         if specs:
@@ -109,13 +124,15 @@ class Shared:
         running is closed once that handler has replied (its loop reads no
         further frame); whatever is still open after `timeout` seconds is closed then.
         """
-        self.is_draining = True
+        was_draining, self.is_draining = self.is_draining, True
         busy = self._busy = set()
         async for conn in self.manager.connections():
             if conn.reply_type:  # NOTE: "" between messages: nothing is running
                 busy.add(conn.id)
             else:
                 await conn.close(1001, "server shutdown")
+        if not was_draining:
+            log.info("draining: %d connection(s) still handling a message", len(busy))
         if busy:
             try:
                 await asyncio.wait_for(self._drained.wait(), timeout)
@@ -130,3 +147,7 @@ class Shared:
             busy.discard(conn.id)
             if not busy:
                 self._drained.set()
+
+
+def _ignore(*args: object) -> None:
+    """What an observer that lacks one of the two callbacks gets."""

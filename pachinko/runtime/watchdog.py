@@ -12,6 +12,7 @@ from time import monotonic
 
 from pachinko.runtime.manager import WebSocketConnectionManager
 from pachinko.runtime.options import Limits
+from pachinko.runtime.outbox import Outbox
 
 log = logging.getLogger("pachinko")
 
@@ -47,11 +48,22 @@ class Watchdog:
                 started = outbox.write_started
                 if started and now - started > limits.send_timeout:
                     log.warning(
-                        "dropping slow consumer %s (write over %.3gs)", conn.id, limits.send_timeout
+                        "dropping slow consumer %s (write over %.3gs)",
+                        conn.id,
+                        limits.send_timeout,
+                        extra=_fields(conn.id, outbox, 1013),
                     )
                     outbox.drop(1013)
                     continue
                 seen = conn.activity.last
                 if seen and now - seen > limits.idle_timeout:
-                    log.info("closing idle connection %s", conn.id)
+                    log.info(
+                        "closing idle connection %s",
+                        conn.id,
+                        extra=_fields(conn.id, outbox, 1001),
+                    )
                     await conn.close(1001, "idle timeout")
+
+
+def _fields(connection_id: str, outbox: Outbox, code: int) -> dict[str, object]:
+    return {"connection_id": connection_id, "route": outbox.stats.route, "close_code": code}

@@ -136,7 +136,7 @@ def test_a_fatal_worker_crash_prints_one_traceback_and_never_ready(tmp_path: Pat
     assert done.stderr.count("Traceback") == 1, done.stderr
     assert "RuntimeError: the worker broke" in done.stderr
     assert "pachinko ready" not in done.stderr
-    assert "CRITICAL: worker 'crash' failed for good; stopping the server" in done.stderr
+    assert "CRITICAL: pachinko: worker 'crash' failed for good; stopping the server" in done.stderr
 
 
 def test_log_lines_carry_a_level_and_query_strings_are_redacted() -> None:

@@ -29,6 +29,7 @@ def test_the_wheel_carries_the_package_its_types_and_its_entry_points(tmp_path: 
         "memory = pachinko.backends.memory:MemoryBackend",
         "json = pachinko.codecs.builtin:JsonCodec",
         "msgpack = pachinko.codecs.builtin:MsgpackCodec",
+        "prometheus = pachinko.extensions.prometheus:Prometheus",
         "pachinko = pachinko.testing.plugin",
     ):
         assert line in text

@@ -1,0 +1,57 @@
+"""`pachinko.logs`: JSON lines with the runtime's `extra=` fields, and uvicorn's config."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import pytest
+
+from pachinko.logs import JsonFormatter, log_config
+
+
+def record(**extra: object) -> logging.LogRecord:
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        info = sys.exc_info()
+    made = logging.LogRecord("pachinko", logging.ERROR, __file__, 1, "crash on %s", ("c1",), info)
+    made.__dict__.update(extra)
+    return made
+
+
+def test_a_json_line_has_level_logger_message_fields_and_the_traceback() -> None:
+    line = json.loads(JsonFormatter().format(record(connection_id="c1", close_code=1011)))
+    assert (line["level"], line["logger"], line["message"]) == ("ERROR", "pachinko", "crash on c1")
+    assert (line["connection_id"], line["close_code"]) == ("c1", 1011)
+    assert "RuntimeError: boom" in line["exception"]
+    assert set(line) == {
+        "time",
+        "level",
+        "logger",
+        "message",
+        "connection_id",
+        "close_code",
+        "exception",
+    }
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_config_gives_pachinko_its_own_handler_at_the_level(log_format: str) -> None:
+    config = log_config(log_format=log_format, level="warning")
+    assert config["loggers"]["pachinko"] == {
+        "handlers": ["pachinko"],
+        "level": "WARNING",
+        "propagate": False,
+    }
+    formatters = config["formatters"]
+    if log_format == "json":
+        assert all(f == {"()": "pachinko.logs.JsonFormatter"} for f in formatters.values())
+    else:
+        assert "%(name)s" in formatters["pachinko"]["fmt"]
+
+
+def test_an_unknown_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="text, json"):
+        log_config(log_format="xml")
