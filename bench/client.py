@@ -13,6 +13,9 @@ protocol on stdin/stdout:
   fanout frame from the first connection and print `FIRED SEQ T0`. Whenever all
   N members have received broadcast SEQ, print `GOT SEQ T_LAST`. Times are
   `time.monotonic()`, comparable across processes on one machine.
+
+`MODE+deflate` (e.g. `e2e+deflate`) does the same with clients that offer
+permessage-deflate.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from bench import workload
 
 SOURCES = 8  # NOTE: source addresses 127.0.0.2-9: 8 x the ephemeral ports for 20k connections
+#: Set by a `MODE+deflate` mode: clients offer permessage-deflate (the compression figures).
+DEFLATE = False
 
 
 async def connect_many(url: str, count: int, concurrency: int = 64) -> list[ClientConnection]:
@@ -37,10 +42,11 @@ async def connect_many(url: str, count: int, concurrency: int = 64) -> list[Clie
 
     async def one(index: int) -> ClientConnection:
         async with gate:
-            # NOTE: no compression and no keepalive pings: identical, minimal client frames.
+            # NOTE: no compression (unless DEFLATE) and no keepalive pings: identical,
+            # minimal client frames.
             return await connect(
                 url,
-                compression=None,
+                compression="deflate" if DEFLATE else None,
                 ping_interval=None,
                 open_timeout=120,
                 close_timeout=5,
@@ -155,7 +161,10 @@ async def room(url: str, count: int) -> None:
 def main(argv: list[str]) -> int:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    global DEFLATE
     mode, url, *rest = argv
+    mode, _, extension = mode.partition("+")
+    DEFLATE = extension == "deflate"
     args: list[Any] = [url, *map(int, rest)]
     runner = {"idle": idle, "e2e": e2e, "room": room}[mode]
     asyncio.run(runner(*args))

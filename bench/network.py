@@ -172,7 +172,8 @@ def broadcast(server: Server, members: int, rounds: int) -> dict[str, Any]:
     Figures: trigger-to-last-recipient time, and server CPU per recipient.
     """
     shares = _split(members, math.ceil(members / PER_PROCESS))
-    rooms = [client(f"room{i}-{server.name}", "room", server.url, n) for i, n in enumerate(shares)]
+    mode = _mode("room", server.name)
+    rooms = [client(f"room{i}-{server.name}", mode, server.url, n) for i, n in enumerate(shares)]
     try:
         for r in rooms:
             r.expect("READY", 300)
@@ -218,7 +219,8 @@ def end_to_end_interleaved(
     try:
         for name in names:
             servers[name] = Server(name)
-            loads[name] = client(f"e2e-{name}", "e2e", servers[name].url, conns, count)
+            load = _mode("e2e", name)
+            loads[name] = client(f"e2e-{name}", load, servers[name].url, conns, count)
             loads[name].expect("WARM", 120)
         for index in range(rounds):
             shift = index % len(names)
@@ -246,6 +248,11 @@ def end_to_end_interleaved(
         }
         for name, found in runs.items()
     }
+
+
+def _mode(mode: str, server: str) -> str:
+    """The client mode for a server: clients offer deflate to a `+deflate` server."""
+    return f"{mode}+deflate" if server.endswith("+deflate") else mode
 
 
 def _split(total: int, parts: int) -> list[int]:

@@ -5,7 +5,8 @@ The protocol layer, the same for every contender (no access log, one process):
 - (none): uvicorn with `ws="wsproto"`, what issue 5 measured;
 - `@sansio`: uvicorn with `ws="websockets-sansio"`;
 - `@serve`: what `pachinko serve` runs: uvicorn's server loop with pachinko's own
-  protocol class (`pachinko.serve`) and the app's limits;
+  protocol class (`pachinko.serve`) and the app's limits; `@serve+deflate` with
+  `[app] compression = "deflate"` too;
 - `@granian`: granian's ASGI interface on the asyncio loop, one worker (a child
   process: the runner counts the CPU of the whole process tree).
 
@@ -44,12 +45,18 @@ def config(app: object, ws: str = "wsproto") -> uvicorn.Config:
     )
 
 
-def serve_config(app: object) -> uvicorn.Config:
+def serve_config(app: object, compression: str = "off") -> uvicorn.Config:
     """What `pachinko serve` runs: pachinko's protocol, the app's limits."""
     lifespan = lifespan_of(app) if isinstance(app, falcon.asgi.App) else None
     limits = lifespan.router.limits if lifespan is not None else Limits(rate_count=0)
     return make_config(
-        app, limits, access_log=False, log_level="warning", log_config=None, backlog=4096
+        app,
+        limits,
+        compression=compression,
+        access_log=False,
+        log_level="warning",
+        log_config=None,
+        backlog=4096,
     )
 
 
@@ -89,6 +96,7 @@ def granian(name: str) -> None:
 
 def main(argv: list[str]) -> int:
     name, _, layer = argv[0].partition("@")
+    layer, _, extension = layer.partition("+")  # NOTE: "pachinko@serve+deflate"
     if layer not in LAYERS:
         raise SystemExit(f"unknown protocol layer {layer!r}; have {LAYERS}")
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -103,7 +111,7 @@ def main(argv: list[str]) -> int:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     if layer == "serve":
-        server = Server(serve_config(app))
+        server = Server(serve_config(app, "deflate" if extension == "deflate" else "off"))
     else:
         server = uvicorn.Server(config(app, "websockets-sansio" if layer else "wsproto"))
 

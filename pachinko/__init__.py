@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pachinko.build import build
 from pachinko.errors import (
+    BackendUnavailable,
     Diagnostic,
     ManifestError,
     PachinkoError,
@@ -24,6 +25,7 @@ from pachinko.runtime.workers import WorkerContext, WorkerController, WorkerSpec
 
 __all__ = [
     "App",
+    "BackendUnavailable",
     "Connection",
     "Diagnostic",
     "HookEvent",

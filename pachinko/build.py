@@ -50,6 +50,7 @@ def build_plan(plan: Plan) -> falcon.asgi.App:
             hooks=route.hooks,
             workers=route.workers,
             name=route.name,
+            subprotocols=route.subprotocols,
         )
     workers = WorkerController(plan.workers)
     extensions = [ext.cls(ext.config) for ext in plan.extensions]

@@ -15,7 +15,7 @@ import typer
 from pachinko.errors import ManifestError
 from pachinko.loader import CheckResult, examine
 from pachinko.loader.plugins import discover
-from pachinko.loader.table import routing_table
+from pachinko.loader.table import routing_table, table_cells
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -82,7 +82,7 @@ def summary(result: CheckResult) -> str:
         return f"✗ {_plural(result.errors, 'error')}, {warnings}"
     routes = result.plan.routes
     # NOTE: counted as `pachinko routes` lists them: a resource's own handlers included.
-    messages = len(routing_table(result.plan))
+    messages = len({(row.path, row.type) for row in routing_table(result.plan)})
     counts = f"{_plural(len(routes), 'route')}, {_plural(messages, 'message type')}"
     return f"✓ {result.path}: {counts}, {warnings}"
 
@@ -264,12 +264,7 @@ def routes(manifest: ManifestOption = None) -> None:
     result = examine(resolve_manifest_path(manifest))
     if result.plan is None:
         raise typer.Exit(report(result))
-    rows = [("PATH", "TYPE", "HANDLER", "PAYLOAD", "REPLY", "SOURCE")]
-    rows += [
-        (r.path, r.type, r.handler, r.payload, r.reply, r.source)
-        for r in routing_table(result.plan)
-    ]
-    typer.echo(_table(rows))
+    typer.echo(_table(table_cells(routing_table(result.plan))))
     raise typer.Exit(EXIT_OK)
 
 

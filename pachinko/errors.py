@@ -80,6 +80,14 @@ class UnknownConnection(PachinkoError, LookupError):
     """No connection with that id is known to the manager."""
 
 
+class BackendUnavailable(PachinkoError, ConnectionError):
+    """The backend (e.g. Redis) could not be reached within its timeout.
+
+    Uncaught in a handler it becomes a `backend_unavailable` error frame; the
+    connection stays open.
+    """
+
+
 class MissingDependency(PachinkoError, ImportError):
     """A plugin needs a package that is not installed; `hint` says how to install it.
 

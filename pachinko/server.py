@@ -125,9 +125,11 @@ class Server(uvicorn.Server):
             self.should_exit = True
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        """Stop accepting, stop delivering frames, let handlers reply, then 1001 to all."""
-        for server in self.servers:
-            server.close()
+        """Stop delivering frames, let handlers reply, then 1001 to all, then stop listening.
+
+        NOTE: the listener stays open while draining: new WebSockets get 503, and
+        plain HTTP (`[app] health` answering 503 "draining") is still served.
+        """
         self.registry.drain()
         lifespan = self._lifespan()
         timeout = self.config.settings.shutdown_timeout  # type: ignore[attr-defined]

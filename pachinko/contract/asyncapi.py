@@ -6,45 +6,53 @@ import json
 import re
 from pathlib import Path
 
-import msgspec
 import yaml
 
+from pachinko.contract.document import SUBPROTOCOL_MARK
+from pachinko.contract.frames import Frames
 from pachinko.contract.payloads import PayloadSchemas
-from pachinko.contract.routes import AppInfo, MessageInfo, RouteInfo, load_app
-from pachinko.runtime.frames import ERROR_CODES, INT64, MAX_ID, RESYNC_REASONS
+from pachinko.contract.routes import AppInfo, RouteInfo, SubprotocolInfo, load_app
 
 ASYNCAPI_VERSION = "3.0.0"
 CONTENT_TYPES = {"json": "application/json", "msgpack": "application/msgpack"}
 _KEY = re.compile(r"[^A-Za-z0-9._-]")
-_ID = "pachinko.MessageId"
-
-_SUMMARIES = {
-    "error": "An error; the connection stays open unless it is closed with a code",
-    "presence.join": "A member joined a room this connection is in",
-    "presence.leave": "A member left a room this connection is in",
-    "room.resync": "Reload the room's state: the backend could not replay what was missed",
-}
 
 
 def asyncapi_document(app: AppInfo, host: str = "127.0.0.1", port: int = 8000) -> dict:
-    """Describe the app's WebSocket routes as an AsyncAPI 3.0 document (JSON-compatible data)."""
+    """Describe the app's WebSocket routes as an AsyncAPI 3.0 document (JSON-compatible data).
+
+    Each route is a channel; each of its `[[routes.subprotocols]]` is one more channel of
+    the same address, marked `x-pachinko-subprotocol`, with a ws binding naming the
+    `Sec-WebSocket-Protocol` value and the messages that subprotocol serves.
+    """
     payloads = PayloadSchemas()
+    variants = [
+        (route, subprotocol) for route in app.routes for subprotocol in (None, *route.subprotocols)
+    ]
     indexes = {
         id(message): (payloads.add(message.payload), payloads.add(message.reply_payload))
-        for route in app.routes
-        for message in route.messages
+        for route, subprotocol in variants
+        for message in (subprotocol or route).messages
     }
     payloads.build()
-    builder = _Frames(app.envelope, payloads)
+    builder = Frames(app.envelope, payloads)
     common = builder.common_messages(app.has_presence)
     channels: dict[str, object] = {}
     operations: dict[str, object] = {}
-    for route in app.routes:
-        channel_id = _unique(_KEY.sub("_", route.name or _slug(route.path)), channels)
+    for route, subprotocol in variants:
+        base = route.name or _slug(route.path)
+        name_ = base if subprotocol is None else f"{base}.{subprotocol.name}"
+        channel_id = _unique(_KEY.sub("_", name_), channels)
         ref = {"$ref": f"#/channels/{channel_id}"}
+        codec = app.codec if subprotocol is None else subprotocol.codec
+        # NOTE: a subprotocol with a codec of its own frames everything in it, errors too.
+        content_type = None if codec == app.codec else CONTENT_TYPES.get(codec, "")
         # NOTE: server frames first, so that their keys are never renamed.
         messages: dict[str, object] = {
-            name: {"$ref": f"#/components/messages/{name}"} for name in common
+            name: {**message, "contentType": content_type}
+            if content_type
+            else {"$ref": f"#/components/messages/{name}"}
+            for name, message in common.items()
         }
         for name, message in common.items():
             operations[_unique(f"{channel_id}.{name}", operations)] = {
@@ -54,13 +62,15 @@ def asyncapi_document(app: AppInfo, host: str = "127.0.0.1", port: int = 8000) -
                 "messages": [{"$ref": f"#/channels/{channel_id}/messages/{name}"}],
             }
         replies: dict[str, str] = {}  # reply type -> its key in `messages`
-        for message in route.messages:
+        for message in (subprotocol or route).messages:
             payload, reply_payload = indexes[id(message)]
             key = _unique(_key(message.type), messages)
             messages[key] = builder.client_message(
                 message, payloads.strict(payload, message.strict)
             )
             reply = builder.reply_message(message.reply, payloads.schemas[reply_payload])
+            if content_type:
+                messages[key]["contentType"] = reply["contentType"] = content_type
             if message.reply in replies:
                 _merge(messages[replies[message.reply]], reply)
             else:
@@ -79,7 +89,7 @@ def asyncapi_document(app: AppInfo, host: str = "127.0.0.1", port: int = 8000) -
                     ],
                 },
             }
-        channels[channel_id] = _channel(route, messages)
+        channels[channel_id] = _channel(route, messages, subprotocol)
     info: dict[str, object] = {"title": app.name, "version": "0.0.0"}
     if app.description:
         info["description"] = app.description
@@ -131,114 +141,14 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
-class _Frames:
-    """Frame schemas for one envelope style (DESIGN.md section 3)."""
-
-    def __init__(self, envelope: str, payloads: PayloadSchemas) -> None:
-        self.is_flat = envelope == "flat"
-        self.payloads = payloads
-
-    def components(self) -> dict[str, object]:
-        id_ = {
-            "description": "Chosen by the client; echoed in the reply and in error frames",
-            "oneOf": [
-                {"type": "string", "maxLength": MAX_ID},
-                {"type": "integer", "minimum": INT64[0], "maximum": INT64[1]},
-            ],
-        }
-        return {**self.payloads.components, _ID: id_}
-
-    def frame(self, type_: str, payload: dict, *, needs_payload: bool, has_id: bool) -> dict:
-        """The schema of a frame `{"type", "payload"[, "id"]}`, or its flat form."""
-        head: dict[str, object] = {"type": {"type": "string", "const": type_}}
-        if has_id:
-            head["id"] = {"$ref": f"#/components/schemas/{_ID}"}
-        target = self.payloads.resolve(payload)
-        if self.is_flat and (payload == {} or target.get("type") == "object"):
-            # NOTE: flat frames carry an object payload's fields beside `type` and `id`.
-            fields = target.get("properties", {})
-            merged = {"type": "object", "properties": {**fields, **head}}
-            merged["required"] = ["type", *(f for f in target.get("required", []) if f != "type")]
-            if "anyOf" in target or "oneOf" in target:
-                return {"allOf": [payload, merged]}
-            for word in ("title", "description", "additionalProperties"):
-                if word in target:
-                    merged[word] = target[word]
-            return merged
-        required = ["type", "payload"] if needs_payload else ["type"]
-        return {"type": "object", "properties": {**head, "payload": payload}, "required": required}
-
-    def client_message(self, message: MessageInfo, payload: dict) -> dict:
-        try:
-            msgspec.convert(None, message.payload)
-            needs_payload = False
-        except (msgspec.ValidationError, TypeError):
-            needs_payload = True
-        found: dict[str, object] = {"name": message.type, "title": message.type}
-        if message.summary:
-            found["summary"] = message.summary
-        found["payload"] = self.frame(
-            message.type, payload, needs_payload=needs_payload, has_id=True
-        )
-        return found
-
-    def reply_message(self, reply: str, payload: dict) -> dict:
-        return {
-            "name": reply,
-            "title": reply,
-            "summary": "The handler's reply; carries the message's id when it had one",
-            "payload": self.frame(reply, payload, needs_payload=True, has_id=True),
-        }
-
-    def common_messages(self, has_presence: bool) -> dict[str, object]:
-        """Server-initiated frames: errors, presence (when rooms have it) and resyncs."""
-        error = {
-            "type": "object",
-            "properties": {
-                "code": {"type": "string", "enum": list(ERROR_CODES)},
-                "message": {"type": "string"},
-            },
-            "required": ["code", "message"],
-        }
-        presence = {
-            "type": "object",
-            "properties": {
-                "room": {"type": "string"},
-                "connection": {"type": "string"},
-                "user": {"description": "conn.state['user'] of the member, or null"},
-            },
-            "required": ["room", "connection", "user"],
-        }
-        resync = {
-            "type": "object",
-            "properties": {
-                "room": {"type": "string"},
-                "reason": {"type": "string", "enum": list(RESYNC_REASONS)},
-            },
-            "required": ["room", "reason"],
-        }
-        frames = {"error": (error, True)}
-        if has_presence:
-            frames["presence.join"] = (presence, False)
-            frames["presence.leave"] = (presence, False)
-        frames["room.resync"] = (resync, False)
-        return {
-            name: {
-                "name": name,
-                "title": name,
-                "summary": _SUMMARIES[name],
-                "payload": self.frame(name, schema, needs_payload=True, has_id=has_id),
-            }
-            for name, (schema, has_id) in frames.items()
-        }
-
-
 def address_of(path: str) -> str:
     """A channel address from a route's URI template: converters dropped (`{id:int}` -> `{id}`)."""
     return re.sub(r"\{(\w+)(?::[^}]*)?\}", r"{\1}", path)
 
 
-def _channel(route: RouteInfo, messages: dict[str, object]) -> dict:
+def _channel(
+    route: RouteInfo, messages: dict[str, object], subprotocol: SubprotocolInfo | None
+) -> dict:
     channel: dict[str, object] = {"address": address_of(route.path), "messages": messages}
     if route.params:
         channel["parameters"] = {
@@ -248,8 +158,27 @@ def _channel(route: RouteInfo, messages: dict[str, object]) -> dict:
             }
             for p in route.params
         }
-    # NOTE: extension point: per-subprotocol messages will be described here (their
-    # own channels, or a ws binding listing the Sec-WebSocket-Protocol names).
+    if route.subprotocols and subprotocol is None:
+        names = ", ".join(f"`{sub.name}`" for sub in route.subprotocols)
+        channel["description"] = (
+            f"Clients that offer none of this route's subprotocols ({names}); "
+            "each has a channel of its own"
+        )
+    if subprotocol is not None:
+        channel["title"] = f"{route.path} ({subprotocol.name})"
+        channel["description"] = (
+            f"Clients offering the subprotocol `{subprotocol.name}` get it when it is the "
+            f"first they offer that the route speaks; frames in {subprotocol.codec}"
+        )
+        header = {
+            "type": "string",
+            "description": "Offered subprotocols, comma-separated; the server picks the first "
+            "it speaks and answers with it",
+            "examples": [subprotocol.name],
+        }
+        headers = {"type": "object", "properties": {"Sec-WebSocket-Protocol": header}}
+        channel["bindings"] = {"ws": {"headers": headers, "bindingVersion": "0.1.0"}}
+        channel[SUBPROTOCOL_MARK] = subprotocol.name
     return channel
 
 

@@ -15,6 +15,9 @@ from pachinko.contract.locate import Pointer
 _PARAM = re.compile(r"\{[^}]*\}")
 _ENVELOPE = frozenset({"type", "id"})
 
+#: The key marking a channel that serves one application subprotocol (`pachinko asyncapi`).
+SUBPROTOCOL_MARK = "x-pachinko-subprotocol"
+
 
 @dataclass(frozen=True, slots=True)
 class Received:
@@ -53,8 +56,8 @@ def received(data: object, envelope: str) -> dict[str, Channel]:
             continue
         channel, channel_at = doc.resolve(operation.get("channel"), (*at, "channel"))
         address = channel.get("address") if isinstance(channel, dict) else None
-        if not isinstance(address, str):
-            continue
+        if not isinstance(address, str) or SUBPROTOCOL_MARK in channel:
+            continue  # NOTE: drift compares what clients without a subprotocol get
         entry = channels.setdefault(
             address_key(address), Channel(address, (*channel_at, "address"))
         )

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from pachinko.errors import ManifestError
 from pachinko.loader import examine
+from pachinko.loader.records import MessageInfo as LoaderMessageInfo
 from pachinko.loader.records import Plan
 from pachinko.manifest.locator import Locator
-from pachinko.runtime.dispatch import payload_type_of
+from pachinko.runtime.dispatch import MessageSpec, payload_type_of
 from pachinko.runtime.resource import convention_handlers, find_handler, resource_handlers
 
 KeyPath = tuple[str | int, ...]
@@ -56,8 +57,17 @@ class RouteInfo:
     params: tuple[Param, ...]
     messages: tuple[MessageInfo, ...]
     key: KeyPath
-    # NOTE: extension point: `[[routes.subprotocols]]` (DESIGN section 2) will add a
-    # tuple of (name, codec, messages) here once the loader resolves it.
+    subprotocols: tuple[SubprotocolInfo, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SubprotocolInfo:
+    """An application subprotocol of a route: its codec and every message it serves."""
+
+    name: str
+    codec: str  # the subprotocol's own, else the app's
+    messages: tuple[MessageInfo, ...]
+    key: KeyPath
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,58 +106,31 @@ def describe(plan: Plan) -> AppInfo:
     routes = []
     for index, route in enumerate(plan.routes):
         key: KeyPath = ("routes", index)
-        messages = []
-        for message in route.messages:
-            handler: object = message.handler
-            if handler is None and route.resource is not None:
-                name = find_handler(route.resource, message.type)
-                handler = getattr(route.resource, name) if name else None
-            payload = message.payload_type
-            if payload is None:  # NOTE: not given: the handler's annotation decides
-                payload = object
-                if callable(handler):
-                    payload = payload_type_of(handler, is_method=message.handler is None)
-            entry = manifest.routes[index].messages[message.type]
-            messages.append(
-                MessageInfo(
-                    type=message.type,
-                    payload=payload,
-                    strict=message.strict,
-                    reply=message.reply or f"{message.type}.reply",
-                    reply_payload=_returns(handler),
-                    summary=route.info[message.type].summary if message.type in route.info else "",
-                    handler=handler,
-                    key=(*key, "messages", message.type),
-                    is_declared=True,
-                    has_explicit_reply=entry.reply is not None,
-                )
-            )
-        if route.resource is not None:
-            declared = {m.type for m in route.messages}
-            own = dict(resource_handlers(route.resource))
-            for suffix, name in convention_handlers(route.resource).items():
-                if name not in own.values():
-                    own[suffix] = name
-            for type_, name in sorted(own.items()):
-                if type_ in declared:
-                    continue
-                method = getattr(route.resource, name)
-                messages.append(
-                    MessageInfo(
-                        type=type_,
-                        payload=payload_type_of(method, is_method=True),
-                        strict=True,
-                        reply=f"{type_}.reply",
-                        reply_payload=_returns(method),
-                        summary="",
-                        handler=method,
-                        key=(*key, "resource"),
-                        is_declared=False,
-                        has_explicit_reply=False,
-                    )
-                )
+        table = manifest.routes[index]
+        keys = {spec.type: (*key, "messages", spec.type) for spec in route.messages}
+        explicit = {kind for kind, entry in table.messages.items() if entry.reply is not None}
+        messages = _messages(
+            route.messages, route.resource, route.info, keys, explicit, (*key, "resource")
+        )
+        subprotocols = []
+        # NOTE: a plan exists only for a valid manifest: no subprotocol entry was dropped.
+        pairs = zip(route.subprotocols, table.subprotocols, strict=True)
+        for j, (subprotocol, entry) in enumerate(pairs):
+            at: KeyPath = (*key, "subprotocols", j)
+            own = {spec.type for spec in subprotocol.messages}
+            specs = tuple(s for s in route.messages if s.type not in own) + subprotocol.messages
+            info = {**route.info, **route.subprotocol_info.get(subprotocol.name, {})}
+            keys_of = {**keys, **{kind: (*at, "messages", kind) for kind in own}}
+            replies = {kind for kind in explicit if kind not in own} | {
+                kind for kind, message in entry.messages.items() if message.reply is not None
+            }
+            resource = subprotocol.resource or route.resource
+            where = (*at, "resource") if subprotocol.resource else (*key, "resource")
+            found = _messages(specs, resource, info, keys_of, replies, where)
+            codec = subprotocol.codec or plan.codec
+            subprotocols.append(SubprotocolInfo(subprotocol.name, codec, found, at))
         params = tuple(Param(m[1], m[2]) for m in _FIELD.finditer(route.path))
-        routes.append(RouteInfo(route.name, route.path, params, tuple(messages), key))
+        routes.append(RouteInfo(route.name, route.path, params, messages, key, tuple(subprotocols)))
     # NOTE: handlers may join any room at run time, so presence is app-wide, not per route.
     has_presence = any(room.presence for room in plan.rooms)
     locator = manifest.locations if isinstance(manifest.locations, Locator) else None
@@ -155,6 +138,70 @@ def describe(plan: Plan) -> AppInfo:
         plan.path, plan.app_name, manifest.app.description, plan.codec, plan.envelope,
         has_presence, tuple(routes), locator,
     )  # fmt: skip
+
+
+def _messages(
+    specs: tuple[MessageSpec, ...],
+    resource: type | None,
+    info: dict[str, LoaderMessageInfo],
+    keys: dict[str, KeyPath],
+    explicit: set[str],
+    resource_key: KeyPath,
+) -> tuple[MessageInfo, ...]:
+    """The messages a table of specs and a resource serve (its own handlers after the specs).
+
+    `keys` locates each spec in the manifest; `explicit` are the types with a `reply` key.
+    """
+    messages = []
+    for message in specs:
+        handler: object = message.handler
+        if handler is None and resource is not None:
+            name = find_handler(resource, message.type)
+            handler = getattr(resource, name) if name else None
+        payload = message.payload_type
+        if payload is None:  # NOTE: not given: the handler's annotation decides
+            payload = object
+            if callable(handler):
+                payload = payload_type_of(handler, is_method=message.handler is None)
+        messages.append(
+            MessageInfo(
+                type=message.type,
+                payload=payload,
+                strict=message.strict,
+                reply=message.reply or f"{message.type}.reply",
+                reply_payload=_returns(handler),
+                summary=info[message.type].summary if message.type in info else "",
+                handler=handler,
+                key=keys[message.type],
+                is_declared=True,
+                has_explicit_reply=message.type in explicit,
+            )
+        )
+    if resource is not None:
+        declared = {m.type for m in specs}
+        own = dict(resource_handlers(resource))
+        for suffix, name in convention_handlers(resource).items():
+            if name not in own.values():
+                own[suffix] = name
+        for type_, name in sorted(own.items()):
+            if type_ in declared:
+                continue
+            method = getattr(resource, name)
+            messages.append(
+                MessageInfo(
+                    type=type_,
+                    payload=payload_type_of(method, is_method=True),
+                    strict=True,
+                    reply=f"{type_}.reply",
+                    reply_payload=_returns(method),
+                    summary="",
+                    handler=method,
+                    key=resource_key,
+                    is_declared=False,
+                    has_explicit_reply=False,
+                )
+            )
+    return tuple(messages)
 
 
 def _returns(handler: object) -> object:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pachinko.errors import Diagnostic
 from pachinko.manifest.model import LimitsTable, Manifest
-from pachinko.runtime.dispatch import MessageSpec
+from pachinko.runtime.dispatch import MessageSpec, Subprotocol
 from pachinko.runtime.hooks import HookMap
 from pachinko.runtime.options import Limits, RoomOptions
 from pachinko.runtime.workers import WorkerSpec
@@ -38,6 +38,8 @@ class RoutePlan:
     messages: tuple[MessageSpec, ...]
     workers: tuple[WorkerSpec, ...]
     info: dict[str, MessageInfo] = field(default_factory=dict)  # by message type
+    subprotocols: tuple[Subprotocol, ...] = ()
+    subprotocol_info: dict[str, dict[str, MessageInfo]] = field(default_factory=dict)  # by name
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from pachinko.errors import ManifestError
@@ -13,6 +12,7 @@ from pachinko.loader.plugins import BACKENDS, EXTENSIONS, Registry
 from pachinko.loader.records import MessageInfo, Plan, RoutePlan, runtime_limits
 from pachinko.loader.rooms import check_joins, check_unjoined_history
 from pachinko.loader.selection import choose, choose_codecs, configure
+from pachinko.loader.subprotocols import Check, resolve_subprotocols
 from pachinko.manifest.diagnostics import (
     BAD_PATH,
     DUPLICATE_NAME,
@@ -24,14 +24,12 @@ from pachinko.manifest.diagnostics import (
     KeyPath,
     Problem,
 )
-from pachinko.manifest.model import Hooks, Manifest, Route, RouteWorker, Worker
+from pachinko.manifest.model import Hooks, Manifest, MessageTable, Route, RouteWorker, Worker
 from pachinko.runtime.dispatch import MessageSpec
 from pachinko.runtime.hooks import HOOK_EVENTS, HookMap
 from pachinko.runtime.options import RoomOptions
 from pachinko.runtime.resource import find_handler
 from pachinko.runtime.workers import WorkerSpec
-
-Check = Callable[[object, str], None]
 
 
 def plan(manifest: Manifest, registry: Registry | None = None, *, processes: int = 1) -> Plan:
@@ -57,6 +55,7 @@ class _Resolver:
         self.report.extend(manifest.diagnostics)  # type: ignore[arg-type]
         self.folder = Path(manifest.path).parent
         self.seen: dict[tuple[str, str], KeyPath] = {}  # (kind, name) -> first key
+        self.codecs: dict[str, type] = {}  # every installed codec, by name
 
     def is_broken(self, key: KeyPath) -> bool:
         """Tell whether the manifest replaced the value at `key` (or around it) by a filler."""
@@ -71,7 +70,7 @@ class _Resolver:
             self.report.error(("app", "mount"), BAD_PATH, message, f"write '/{mount}'")
             mount = f"/{mount}"  # NOTE: so that each route is not reported for it too.
         http_app = self.resolve(("app", "http"), app.http, checks.check_http_app)
-        codecs = choose_codecs(self.registry, self.report, app.codec)
+        codecs = self.codecs = choose_codecs(self.registry, self.report, app.codec)
         backend = None
         use = self.manifest.backend.use
         if not self.is_broken(("backend", "use")):
@@ -174,9 +173,12 @@ class _Resolver:
             self.path(key, route, full, templates)
         resource = self.resolve((*key, "resource"), route.resource, checks.check_resource)
         messages = {}
-        for kind in route.messages:
+        for kind, entry in route.messages.items():
             if not self.is_broken((*key, "messages", kind)):
-                messages[kind] = self.message((*key, "messages", kind), kind, route, resource)
+                where = (*key, "messages", kind)
+                found = self.message(where, kind, entry, route.resource, resource, key)
+                messages[kind] = found
+        subprotocols, subprotocol_info = resolve_subprotocols(self, i, route, resource)
         return RoutePlan(
             path=full,
             name=route.name,
@@ -190,6 +192,8 @@ class _Resolver:
                 if not self.is_broken((*key, "workers", j))
             ),
             info={kind: info for kind, (_, info) in messages.items()},
+            subprotocols=subprotocols,
+            subprotocol_info=subprotocol_info,
         )
 
     def path(self, key: KeyPath, route: Route, full: str, templates: Templates) -> None:
@@ -211,28 +215,34 @@ class _Resolver:
         check_joins(self.report, self.manifest, key, full)
 
     def message(
-        self, key: KeyPath, kind: str, route: Route, resource: object
+        self,
+        key: KeyPath,
+        kind: str,
+        entry: MessageTable,
+        resource_spec: str | None,
+        resource: object,
+        owner: KeyPath,
     ) -> tuple[MessageSpec, MessageInfo]:
-        entry = route.messages[kind]
+        """Resolve one `messages` entry of the table at `owner` (a route or a subprotocol)."""
         method = find_handler(resource, kind) if isinstance(resource, type) else None
         handler = self.resolve((*key, "handler"), entry.handler, _handler_check)
         # NOTE: a misspelt `handler` or an invalid `resource` was reported already.
-        is_moot = self.manifest.has_broken_part(key) or self.is_broken((*key[:2], "resource"))
+        is_moot = self.manifest.has_broken_part(key) or self.is_broken((*owner, "resource"))
         if entry.handler is not None and method is not None:
-            message = f"handler {entry.handler!r} overrides {route.resource}.{method} for {kind!r}"
+            message = f"handler {entry.handler!r} overrides {resource_spec}.{method} for {kind!r}"
             hint = "the manifest's handler wins; remove one of them"
             self.report.warning((*key, "handler"), HANDLER_OVERRIDE, message, hint)
         elif entry.handler is None and is_moot:
             pass
-        elif entry.handler is None and route.resource is None:
+        elif entry.handler is None and resource_spec is None:
             hint = 'add handler = "module:function", or a resource with a method for it'
             self.report.error(key, MISSING_HANDLER, f"message {kind!r} has no handler", hint)
         elif entry.handler is None and resource is not None and method is None:
             hint = f'add handler = "module:function", or @handles_message({kind!r}) on a method'
-            message = f"message {kind!r} has no handler: {route.resource} has no method for it"
+            message = f"message {kind!r} has no handler: {resource_spec} has no method for it"
             self.report.error(key, MISSING_HANDLER, message, hint)
         elif entry.handler is None and method is not None:
-            self.resolve(key, f"{route.resource}.{method}", _method_check)
+            self.resolve(key, f"{resource_spec}.{method}", _method_check)
         payload = self.resolve((*key, "payload"), entry.payload, checks.check_payload_type)
         code = handler if handler is not None else getattr(resource, method or "", None)
         spec = MessageSpec(

@@ -26,7 +26,7 @@ from pachinko.manifest.diagnostics import (
     WRONG_TYPE,
     Collector,
 )
-from pachinko.manifest.model import NOT_BLANK, BackendTable, Manifest
+from pachinko.manifest.model import NOT_BLANK, TOKEN, BackendTable, Manifest
 from pachinko.manifest.values import Duration, Rate
 from pachinko.manifest.wording import KeyPath, dotted, expected, header, is_struct, kind, literal
 from pachinko.manifest.wording import table as table_name
@@ -35,6 +35,10 @@ NOT_TOML = frozenset({"path", "locations", "diagnostics", "broken"})  # filled i
 _BAD = object()  # a value that was reported and cannot be kept
 SKIPPED = "what depends on this value is not checked until it is fixed"
 Metas = tuple[msgspec.Meta, ...]
+RULES = {
+    NOT_BLANK: "must not be empty",
+    TOKEN: "must be a token: letters, digits and !#$%&'*+-.^_`|~, no spaces",
+}
 
 
 def unwrap(tp: object) -> tuple[object, Metas]:
@@ -58,9 +62,12 @@ def constraint(metas: Metas, name: str) -> object:
 
 def filler(tp: object) -> object:
     """A stand-in value of type `tp` for a required value that was reported."""
-    tp, _ = unwrap(tp)
+    tp, metas = unwrap(tp)
     if typing.get_origin(tp) in (types.UnionType, typing.Union):
         return None
+    pattern = constraint(metas, "pattern")
+    if tp is str and isinstance(pattern, str) and pattern != NOT_BLANK:
+        return "_"  # NOTE: a token (TOKEN) as well as a name
     if is_struct(tp):
         fields = msgspec.structs.fields(tp)  # type: ignore[arg-type]
         return {f.encode_name: filler(f.type) for f in fields if f.required}
@@ -136,7 +143,7 @@ class Checker:
                 return self.wrong_type(value, tp, keys)
             pattern = constraint(metas, "pattern")
             if isinstance(pattern, str) and not re.search(pattern, value):
-                rule = "must not be empty" if pattern == NOT_BLANK else f"must match {pattern!r}"
+                rule = RULES.get(pattern, f"must match {pattern!r}")
                 return self.error(keys, INVALID_VALUE, f"'{dotted(keys)}' {rule}")
             return value
         if tp is bool and not isinstance(value, bool):

@@ -49,6 +49,8 @@ UNKNOWN_PLACEHOLDER = "unknown-placeholder"
 UNKNOWN_ROOM = "unknown-room"
 UNJOINED_HISTORY = "unjoined-history"
 MISSING_HANDLER = "missing-handler"
+RESERVED_SUBPROTOCOL = "reserved-subprotocol"
+DUPLICATE_SUBPROTOCOL = "duplicate-subprotocol"
 HANDLER_OVERRIDE = "handler-override"
 UNKNOWN_PLUGIN = "unknown-plugin"
 PLUGIN_FAILED = "plugin-failed"
@@ -94,6 +96,8 @@ CODES = {
     UNKNOWN_ROOM: "(warning) a `join` entry matches no [[rooms]] name or pattern",
     UNJOINED_HISTORY: "(warning) a room keeps `history` but no route joins it",
     MISSING_HANDLER: "a message has no `handler` and the route's resource has no method for it",
+    RESERVED_SUBPROTOCOL: "a route subprotocol named like a codec's own (`pachinko.json`, ...)",
+    DUPLICATE_SUBPROTOCOL: "a route lists the same subprotocol twice (its resource's included)",
     HANDLER_OVERRIDE: "(warning) a manifest handler replaces the resource's own method",
     UNKNOWN_PLUGIN: "no installed plugin has that name; the hint lists the installed ones",
     PLUGIN_FAILED: "a plugin's entry point raised while loading",

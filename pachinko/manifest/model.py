@@ -172,6 +172,31 @@ class RouteWorker(Section):
     args: Annotated[dict[str, object], _ARGS] = msgspec.field(default_factory=dict)
 
 
+#: An RFC 6455 subprotocol: an HTTP token (RFC 7230), e.g. "chat.v2".
+TOKEN = r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$"
+_SUBPROTOCOL_NAME = Meta(
+    pattern=TOKEN,
+    description="a Sec-WebSocket-Protocol token clients may offer",
+    examples=["chat.v2"],
+)
+_SUBPROTOCOL_CODEC = _name("its codec; default: the app codec", examples=["msgpack"])
+_SUBPROTOCOL_RESOURCE = _name(
+    "a WebSocketResource subclass; default: the route's", examples=["chat.v2:ChatRoomV2"]
+)
+_SUBPROTOCOL_MESSAGES = Meta(description="added to the route's messages, or replacing them by type")
+
+
+class SubprotocolTable(Section):
+    """`[[routes.subprotocols]]`: an application subprotocol the route speaks."""
+
+    name: Annotated[str, _SUBPROTOCOL_NAME]
+    codec: Annotated[str, _SUBPROTOCOL_CODEC] | None = None
+    resource: Annotated[str, _SUBPROTOCOL_RESOURCE] | None = None
+    messages: Annotated[dict[str, MessageTable], _SUBPROTOCOL_MESSAGES] = msgspec.field(
+        default_factory=dict
+    )
+
+
 _PATH = _name("a Falcon URI template, under app.mount", examples=["/chat/{room}"])
 _JOIN = Meta(
     description="rooms joined on connect; {param} from the path", examples=[["chat:{room}"]]
@@ -193,6 +218,9 @@ class Route(Section):
     workers: Annotated[list[RouteWorker], Meta(description="per-connection workers")] = (
         msgspec.field(default_factory=list)
     )
+    subprotocols: Annotated[
+        list[SubprotocolTable], Meta(description="application subprotocols it speaks")
+    ] = msgspec.field(default_factory=list)
 
 
 _RESTART = Meta(description="never: a crash stops the server")

@@ -30,6 +30,7 @@ TABLES: tuple[tuple[str, type[msgspec.Struct]], ...] = (
     ("[[routes]]", model.Route),
     ("[routes.hooks]", model.Hooks),
     ("[routes.messages.TYPE]", model.MessageTable),
+    ("[[routes.subprotocols]]", model.SubprotocolTable),
     ("[[routes.workers]]", model.RouteWorker),
     ("[[workers]]", model.Worker),
 )
@@ -39,6 +40,10 @@ _NOTES = {
     "checked against that plugin's `config` Struct.",
     "[hooks]": "Global hooks, the outermost layer.",
     "[routes.hooks]": "Route hooks, inside the global ones.",
+    "[[routes.subprotocols]]": "An application subprotocol the route speaks: a client "
+    "offering `name` gets its codec, resource and messages (the first name it offers that "
+    "the route speaks wins). `[routes.subprotocols.messages.TYPE]` tables are written like "
+    "`[routes.messages.TYPE]`.",
     "top level": "`[plugins.NAME]` tables configure the `pachinko.extensions` plugin NAME.",
 }
 _HEAD = """\
@@ -101,8 +106,11 @@ def _rules(metas: tuple[msgspec.Meta, ...]) -> str:
         bound = constraint(metas, name)
         if bound is not None:
             rules.append(f"{sign} {bound}")
-    if constraint(metas, "pattern") == model.NOT_BLANK:
+    pattern = constraint(metas, "pattern")
+    if pattern == model.NOT_BLANK:
         rules.append("not empty")
+    elif pattern == model.TOKEN:
+        rules.append("a token: no spaces")
     return "; ".join(rules)
 
 

@@ -121,6 +121,17 @@ class Connection:
         """Leave `room` (no-op when not a member)."""
         await self.manager.leave(self, room)
 
+    # -- users (DESIGN section 4) ---------------------------------------------------
+
+    @property
+    def user(self) -> object:
+        """Who this connection is, as set by `identify` (`state["user"]`); None until then."""
+        return self.state.get("user")
+
+    async def identify(self, user: str | int) -> None:
+        """Set `state["user"]` and index this connection under `user` on every process."""
+        await self.manager.identify(self, user)
+
     async def broadcast(
         self,
         room: str,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -14,7 +13,7 @@ from typing import Any
 import falcon.asgi
 
 from pachinko.codecs.base import Codec
-from pachinko.errors import Reject, RoomFull
+from pachinko.errors import BackendUnavailable, Reject, RoomFull
 from pachinko.runtime.connection import Connection, log_fields
 from pachinko.runtime.dispatch import DispatchTable, MessageSpec, Subprotocol
 from pachinko.runtime.hooks import HookEvent, HookMap, chain, resource_hooks, run_hooks
@@ -139,7 +138,7 @@ class RouteEndpoint:
         variant, codec, subprotocol = self.select(transport.scope.get("subprotocols") or ())
         receive, send = transport.receive, transport.send
         extensions = transport.scope.get("extensions") or {}
-        connection_id = uuid.uuid4().hex
+        connection_id = shared.manager.new_connection_id()
         conn = Connection(
             connection_id,
             manager=shared.manager,
@@ -206,6 +205,9 @@ class RouteEndpoint:
                     await conn.join(room)
                 except RoomFull as full:
                     await send_error(conn, "room_full", f"room {full.room!r} is full", None)
+                except BackendUnavailable:
+                    reason = f"could not join {room!r}: backend unavailable"
+                    await send_error(conn, "backend_unavailable", reason, None)
             try:
                 await run_hooks(chain("after_connect", *layers), conn, HookEvent("after_connect"))
             except (Reject, Close):

@@ -1,8 +1,5 @@
-"""The per-message loop of one connection: receive, limit, decode once, dispatch, reply.
-
-The hot path is `message_loop`; every cold branch (errors, `on_unhandled`,
-hooked dispatch, handler failures, rate refusals) is a function of its own.
-"""
+"""The per-message loop (`message_loop`: receive, limit, decode once, dispatch, reply);
+every cold branch (errors, `on_unhandled`, hooks, failures, refusals) is a function."""
 
 from __future__ import annotations
 
@@ -14,7 +11,7 @@ from typing import Any
 import msgspec
 
 from pachinko.codecs.base import Codec
-from pachinko.errors import Reject, RoomFull
+from pachinko.errors import BackendUnavailable, Reject, RoomFull
 from pachinko.runtime.connection import Connection, log_fields
 from pachinko.runtime.crashes import CrashLog
 from pachinko.runtime.dispatch import DispatchTable, Entry
@@ -191,9 +188,6 @@ async def message_loop(
             outbox.after_write()
 
 
-# -- cold paths -----------------------------------------------------------------------
-
-
 async def send_error(conn: Connection, code: str, message: str, id_: str | int | None) -> None:
     """Answer with an error frame (DESIGN's error table; the connection stays open)."""
     conn.stats.error_sent(code)
@@ -288,11 +282,16 @@ async def dispatch_hooked(
 async def handler_failed(
     conn: Connection, entry: Entry, envelope: Envelope, exc: Exception
 ) -> None:
-    """A handler raised: `Reject` closes, `RoomFull` is `room_full`, anything else is logged."""
+    """A handler raised: `Reject` closes; room_full, backend_unavailable, else logged."""
     if isinstance(exc, Reject):
         raise exc
     if isinstance(exc, RoomFull):
         await send_error(conn, "room_full", f"room {exc.room!r} is full", envelope.id)
+        return
+    if isinstance(exc, BackendUnavailable):
+        log.warning("backend unavailable for %r on connection %s", envelope.type, conn.id)
+        reason = "the backend could not be reached in time"
+        await send_error(conn, "backend_unavailable", reason, envelope.id)
         return
     name = getattr(entry.call, "__qualname__", None) or repr(entry.call)
     crashes.crashed(name, envelope.type, conn.id, exc, log_fields(conn, entry.stats.type))

@@ -1,19 +1,23 @@
-"""`WebSocketConnectionManager`: connections, rooms, presence, history and broadcast."""
+"""`WebSocketConnectionManager`: connections, rooms, presence, history, users and broadcast."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Protocol
 
-from pachinko.backends.base import Backend
+from pachinko.backends.base import Backend, Frames, Position
 from pachinko.backends.memory import MemoryBackend
-from pachinko.errors import RoomFull, UnknownConnection
-from pachinko.runtime.frames import Event
-from pachinko.runtime.options import Activity, RoomOptions, RoomTable
+from pachinko.codecs.base import Codec
+from pachinko.codecs.builtin import JsonCodec, MsgpackCodec
+from pachinko.errors import BackendUnavailable, RoomFull, UnknownConnection
+from pachinko.runtime.frames import Event, Framer, nested_frame
+from pachinko.runtime.options import Activity, Limits, RoomOptions, RoomTable
 from pachinko.runtime.outbox import Outbox
 
 log = logging.getLogger("pachinko")
+
+Buffered = list[tuple[Position | None, Frames]]
 
 
 class Member(Protocol):
@@ -31,20 +35,30 @@ class Member(Protocol):
 class WebSocketConnectionManager:
     """Tracks this process's connections and reaches every process's through a backend.
 
-    Broadcast encodes a frame once per codec and queues the same bytes for every
-    local member without waiting on any of them. `broadcasts` counts the room
-    deliveries this process fanned out (presence frames included) and `recipients`
-    the local members they reached: plain integers for extensions to read.
+    A frame is built once and encoded once per codec; every local member of a
+    codec shares the same bytes, and nothing waits on the slowest member. The
+    manager is the backend's `Sink` (`deliver`, `deliver_direct`, `resync`, `presence`).
+    `broadcasts` counts the room deliveries this process fanned out (presence
+    included) and `recipients` the local members they reached, for extensions.
     """
 
     def __init__(self, backend: Backend | None = None, rooms: Iterable[RoomOptions] = ()) -> None:
         self.backend: Backend = backend if backend is not None else MemoryBackend()
         self.room_table = RoomTable(tuple(rooms))
+        self.codecs: Mapping[str, Codec] = {c.name: c for c in (JsonCodec(), MsgpackCodec())}
+        self.framer: Framer = nested_frame
+        self.max_history_bytes = Limits().max_history_bytes
         self._by_id: dict[str, Member] = {}
         self._local: dict[str, set[Member]] = {}
+        # NOTE: joiners waiting for their history: live frames queue here meanwhile.
+        self._syncing: dict[str, dict[Member, Buffered]] = {}
         self._is_started = False
         self.broadcasts = 0
         self.recipients = 0
+
+    def configure(self, codecs: Mapping[str, Codec], framer: Framer, budget: int) -> None:
+        """Use the router's codecs and envelope style, and its history budget (bytes)."""
+        self.codecs, self.framer, self.max_history_bytes = codecs, framer, budget
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -52,12 +66,16 @@ class WebSocketConnectionManager:
         """Start the backend (idempotent); called at lifespan startup or first connect."""
         if not self._is_started:
             self._is_started = True
-            await self.backend.start(self._deliver)
+            await self.backend.start(self, max_history_bytes=self.max_history_bytes)
 
     async def stop(self) -> None:
         if self._is_started:
             self._is_started = False
             await self.backend.stop()
+
+    def new_connection_id(self) -> str:
+        """A fresh connection id (the backend's: it may name this process)."""
+        return self.backend.new_connection_id()
 
     def register(self, conn: Member) -> None:
         self._by_id[conn.id] = conn
@@ -66,9 +84,15 @@ class WebSocketConnectionManager:
         """Forget a closed connection: leave its rooms (presence.leave) and drop it."""
         for room in tuple(conn.rooms):
             await self.leave(conn, room)
+        if conn.state.get("user") is not None:
+            await self.backend.forget(conn.id)
         self._by_id.pop(conn.id, None)
 
     # -- public API ---------------------------------------------------------
+
+    def frames(self, type: str, payload: object = None) -> Frames:
+        """One server frame, encoded lazily once per codec."""
+        return Frames(self.framer(type, payload, None), self.codecs)
 
     async def broadcast(
         self,
@@ -77,20 +101,33 @@ class WebSocketConnectionManager:
         payload: object = None,
         exclude: str | Iterable[str] | None = None,
     ) -> None:
-        """Send a frame to every member of `room` in every process, except `exclude`."""
-        excluded = _as_ids(exclude)
-        history = self.room_table.options(room).history
-        if history:
-            await self.backend.add_history(room, type, payload, history)
-        await self.backend.publish(room, type, payload, excluded)
+        """Send a frame to every member of `room` in every process, except `exclude`.
 
-    async def send_to(self, connection_id: str, type: str, payload: object = None) -> None:
-        """Send a frame to one connection, in whichever process holds it."""
-        conn = self._by_id.get(connection_id)
-        if conn is not None:
-            await conn.outbox.write(conn.outbox.encode(type, payload, None))
-            return
-        await self.backend.send_to(connection_id, type, payload)
+        Returns once the backend has accepted it (given it its place in the room's order).
+        """
+        options = self.room_table.options(room)
+        frames, ids = self.frames(type, payload), _as_ids(exclude)
+        await self.backend.publish(
+            room, frames, ids, history=options.history, history_ttl=options.history_ttl
+        )
+
+    async def send_to(self, connection_id: str, type: str, payload: object = None) -> bool:
+        """Send a frame to one connection, in whichever process holds it; False if unknown."""
+        return await self.backend.send_to(connection_id, self.frames(type, payload))
+
+    async def identify(self, conn: Member, user: str | int) -> None:
+        """Set `conn.state["user"]` and index `conn` under that user on every process."""
+        if isinstance(user, bool) or not isinstance(user, (str, int)):
+            raise TypeError(f"a user is a str or an int, not {type(user).__name__}")
+        conn.state["user"] = user
+        await self.backend.identify(conn.id, str(user))
+
+    async def send_to_user(self, user: str | int, type: str, payload: object = None) -> int:
+        """Send a frame to every connection of `user` on every process; how many there were."""
+        return await self.backend.send_to_user(str(user), self.frames(type, payload))
+
+    async def user_connections(self, user: str | int) -> set[str]:
+        return await self.backend.user_connections(str(user))
 
     async def members(self, room: str) -> set[str]:
         return await self.backend.members(room)
@@ -118,58 +155,109 @@ class WebSocketConnectionManager:
     # -- rooms -------------------------------------------------------------
 
     async def join(self, conn: Member, room: str) -> None:
-        """Add `conn` to `room`: replay history to it, then announce it (presence)."""
+        """Add `conn` to `room`: its history, then exactly the live frames after it.
+
+        Raises `RoomFull`, or `BackendUnavailable` (the connection is then not a member).
+        """
         if room in conn.rooms:
             return
         options = self.room_table.options(room)
-        if not await self.backend.add_member(room, conn.id, options.max_members):
-            raise RoomFull(room)
-        conn.rooms = conn.rooms | {room}
+        # NOTE: local (and buffering) before the backend call, so no live frame after
+        # the history snapshot can miss this connection while it waits.
+        buffered: Buffered = []
         self._local.setdefault(room, set()).add(conn)
-        if options.history:
-            outbox = conn.outbox
-            for type_, payload in await self.backend.history(room):
-                await outbox.write(outbox.encode(type_, payload, None))
-        if options.presence:
-            await self.backend.publish(
-                room, "presence.join", _presence(room, conn), frozenset((conn.id,))
+        self._syncing.setdefault(room, {})[conn] = buffered
+        conn.rooms = conn.rooms | {room}
+        user = conn.state.get("user")
+        presence = self.presence(room, "join", conn.id, user)
+        try:
+            result = await self.backend.join(
+                room,
+                conn.id,
+                max_members=options.max_members,
+                history=options.history,
+                history_ttl=options.history_ttl,
+                user=user,
+                presence=presence,
             )
+        except BaseException:
+            self._unsync(conn, room)
+            self._drop_local(conn, room)
+            raise
+        self._unsync(conn, room)
+        if not result.is_joined:
+            self._drop_local(conn, room)
+            raise RoomFull(room)
+        outbox = conn.outbox
+        codec = outbox.codec
+        for frames in result.history:
+            outbox.push(outbox.wrap(frames.encoded(codec)))
+        epoch, top = result.position
+        for position, frames in buffered:
+            if position is None or position.epoch != epoch or position.offset > top:
+                outbox.push(outbox.wrap(frames.encoded(codec)))
 
     async def leave(self, conn: Member, room: str) -> None:
-        """Remove `conn` from `room` and announce it to the others (presence)."""
+        """Remove `conn` from `room` and announce it (presence); always succeeds locally."""
         if room not in conn.rooms:
             return
+        self._drop_local(conn, room)
+        options = self.room_table.options(room)
+        presence = self.presence(room, "leave", conn.id, conn.state.get("user"))
+        try:
+            await self.backend.leave(
+                room, conn.id, history_ttl=options.history_ttl, presence=presence
+            )
+        except BackendUnavailable:
+            log.warning("backend unavailable: %s left %r here only, for now", conn.id, room)
+
+    def _drop_local(self, conn: Member, room: str) -> None:
         conn.rooms = conn.rooms - {room}
         local = self._local.get(room)
         if local is not None:
             local.discard(conn)
             if not local:
                 del self._local[room]
-        await self.backend.remove_member(room, conn.id)
-        if self.room_table.options(room).presence:
-            await self.backend.publish(
-                room, "presence.leave", _presence(room, conn), frozenset((conn.id,))
-            )
 
-    # -- delivery (called by the backend) ---------------------------------------
+    def _unsync(self, conn: Member, room: str) -> None:
+        syncing = self._syncing.get(room)
+        if syncing is not None:
+            syncing.pop(conn, None)
+            if not syncing:
+                del self._syncing[room]
 
-    def _deliver(
-        self,
-        room: str | None,
-        connection_id: str | None,
-        type_: str,
-        payload: object,
-        exclude: frozenset[str],
-    ) -> None:
-        if connection_id is not None:
+    # -- the backend's Sink ----------------------------------------------------
+
+    def presence(self, room: str, kind: str, connection_id: str, user: object) -> Frames | None:
+        """The `presence.<kind>` frame of a member, or None when `room` has no presence."""
+        if not self.room_table.options(room).presence:
+            return None
+        payload = {"room": room, "connection": connection_id, "user": user}
+        return self.frames(f"presence.{kind}", payload)
+
+    def resync(self, room: str, reason: str) -> None:
+        """Tell local members of `room` that they missed broadcasts: reload the room."""
+        frames = self.frames("room.resync", {"room": room, "reason": reason})
+        self.deliver(room, None, frames, frozenset())
+
+    def deliver_direct(self, connection_ids: tuple[str, ...], frames: Frames) -> int:
+        found = 0
+        for connection_id in connection_ids:
             conn = self._by_id.get(connection_id)
             if conn is not None:
-                conn.outbox.push(conn.outbox.encode(type_, payload, None))
-            return
-        members = self._local.get(room) if room is not None else None
+                outbox = conn.outbox
+                outbox.push(outbox.wrap(frames.encoded(outbox.codec)))
+                found += 1
+        return found
+
+    def deliver(
+        self, room: str, position: Position | None, frames: Frames, exclude: frozenset[str]
+    ) -> None:
+        members = self._local.get(room)
         self.broadcasts += 1
         if not members:
             return
+        syncing = self._syncing.get(room) if self._syncing else None
         # NOTE: encode once per codec; every member of a codec shares the same event.
         events: dict[object, Event] = {}
         codec: object = None
@@ -178,11 +266,14 @@ class WebSocketConnectionManager:
         for conn in tuple(members):
             if exclude and conn.id in exclude:
                 continue
+            if syncing is not None and conn in syncing:
+                syncing[conn].append((position, frames))
+                continue
             outbox = conn.outbox
             if outbox.codec is not codec:
                 codec = outbox.codec
                 event = events.get(codec) or events.setdefault(
-                    codec, outbox.encode(type_, payload, None)
+                    codec, outbox.wrap(frames.encoded(outbox.codec))
                 )
             # PERF: inlines Outbox.push (its documented fields); this loop runs once per
             # member per broadcast. tests/unit/runtime/test_outbox.py runs both paths.
@@ -203,12 +294,6 @@ class WebSocketConnectionManager:
 
 
 def _as_ids(exclude: str | Iterable[str] | None) -> frozenset[str]:
-    if exclude is None:
-        return frozenset()
     if isinstance(exclude, str):
         return frozenset((exclude,))
-    return frozenset(exclude)
-
-
-def _presence(room: str, conn: Member) -> dict[str, object]:
-    return {"room": room, "connection": conn.id, "user": conn.state.get("user")}
+    return frozenset(exclude or ())

@@ -52,6 +52,7 @@ class Shared:
         self.is_flat = envelope == "flat"
         self.framer: Framer = FRAMERS[envelope]
         self.limits = limits
+        manager.configure(self.codecs, self.framer, limits.max_history_bytes)
         self.origins = origins
         self.hooks = hooks
         self.watchdog = Watchdog(manager, limits)

@@ -101,6 +101,11 @@ class Gate(asyncio.Protocol):
         except BadRequest as bad:
             self._refuse(bad.status, bad.reason)
             return
+        if self.registry.is_draining:
+            # NOTE: plain HTTP (a health probe) is still served while draining.
+            self.registry.warn("drain", "refusing a WebSocket with HTTP 503: shutting down")
+            self._refuse(503, "shutting down")
+            return
         self._start(head, rest)
 
     def _refuse(self, status: int, reason: str) -> None:

@@ -64,9 +64,11 @@ class Registry:
         self._logged: dict[str, float] = {}
 
     def refusal(self, settings: ServeSettings, count: int) -> str | None:
-        """Why a new connection, the `count`-th open one, is refused (503), if it is."""
-        if self.is_draining:
-            return "shutting down"
+        """Why a new connection, the `count`-th open one, is refused (503), if it is.
+
+        While draining, upgrades are refused once their request is read (`Gate`), so
+        plain HTTP requests such as health probes are still answered.
+        """
         if 0 < settings.max_connections < count:
             return f"max_connections={settings.max_connections} reached"
         if 0 < self.fd_cap < count:

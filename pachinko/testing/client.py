@@ -1,346 +1,119 @@
-"""Test clients: the frame helpers they share, and `WebSocketTestClient` over a real socket."""
+"""`WebSocketTestClient`: a real WebSocket client (the `websockets` library) for tests."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Generator, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from inspect import signature
-from types import TracebackType
 from typing import Any
 
-import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin, Subprotocol
 
 from pachinko.errors import PachinkoError
+from pachinko.testing.session import (
+    BaseClient,
+    HandshakeRejected,
+    Headers,
+    ReceiveTimeout,
+    WebSocketClosed,
+    _Closed,
+)
+from pachinko.testing.trace import Frame, recording
 
-Headers = Mapping[str, str] | Iterable[tuple[str, str]]
-
-_MISSING: Any = object()
 # NOTE: websockets >= 15 follows $HTTPS_PROXY & co. by default; a test talks to loopback.
 _NO_PROXY: dict[str, Any] = {"proxy": None} if "proxy" in signature(connect).parameters else {}
-# NOTE: lists the pytest plugin installs per test; every client opened meanwhile joins them,
-# so a failing test can show the frames of all its clients.
-_recorders: list[list[BaseClient]] = []
+
+__all__ = [
+    "BaseClient",
+    "Frame",
+    "HandshakeRejected",
+    "InsecureURL",
+    "ReceiveTimeout",
+    "WebSocketClosed",
+    "WebSocketTestClient",
+    "recording",
+]
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """One frame in a client's trace: `direction` is "sent" or "received" (client's view).
-
-    `kind` is "text", "binary" or "close"; a close frame carries `code` and its
-    reason as `data`.
-    """
-
-    index: int
-    direction: str
-    kind: str
-    data: str | bytes
-    code: int | None = None
-
-    @property
-    def payload(self) -> object:
-        """The decoded data: JSON for text, msgpack for binary, else the data as is."""
-        if self.kind == "close":
-            return {"code": self.code, "reason": self.data}
-        try:
-            if self.kind == "text":
-                return msgspec.json.decode(self.data)
-            return msgspec.msgpack.decode(self.data)
-        except (msgspec.DecodeError, TypeError):
-            return self.data
-
-    def json(self) -> object:
-        """Decode a text frame as JSON; raises `ValueError` for anything else."""
-        if self.kind != "text":
-            raise ValueError(f"frame #{self.index} is a {self.kind} frame, not JSON text")
-        try:
-            return msgspec.json.decode(self.data)
-        except msgspec.DecodeError as exc:
-            raise ValueError(f"frame #{self.index} is not JSON: {self.data!r}") from exc
-
-    def __str__(self) -> str:
-        arrow = ">>" if self.direction == "sent" else "<<"
-        return f"#{self.index:<3} {arrow} {self.kind:<6} {self.payload!r}"
-
-
-class HandshakeRejected(PachinkoError):
-    """The server refused the WebSocket handshake with an HTTP status (403 for a refusal)."""
-
-    def __init__(self, target: str, status: int, body: bytes = b"") -> None:
-        self.target = target
-        self.status = status
-        self.body = body
-        super().__init__(f"handshake to {target} refused with HTTP {status}")
-
-
-class WebSocketClosed(PachinkoError, ConnectionError):
-    """The connection is closed: `code` and `reason` are those of the close frame."""
-
-    def __init__(self, message: str, code: int, reason: str = "") -> None:
-        self.code = code
-        self.reason = reason
-        super().__init__(message)
-
-
-class ReceiveTimeout(PachinkoError, TimeoutError):
-    """No frame (or close) arrived in time; the message lists the frames seen so far."""
-
-
-class _Closed(Exception):
-    def __init__(self, code: int, reason: str = "") -> None:
-        self.code = code
-        self.reason = reason
-
-
-class BaseClient:
-    """Sending and reading helpers shared by the simulated and the real client.
-
-    Open with `async with client:` or `await client`; every frame sent or read is
-    kept in `frames` (unless `trace=False`).
-    """
-
-    __test__ = False  # NOTE: pytest must not collect this as a test class.
-
-    def __init__(self, target: str, *, timeout: float = 2.0, trace: bool = True) -> None:
-        self.target = target
-        self.timeout = timeout
-        self.trace = trace
-        self.frames: list[Frame] = []
-        self.subprotocol: str | None = None
-        self.close_reason = ""
-        self._close_code: int | None = None
-        self._count = 0
-        for recorder in _recorders:
-            recorder.append(self)
-
-    # -- transport, provided by subclasses -------------------------------------
-
-    async def open(self) -> BaseClient:
-        raise NotImplementedError
-
-    async def aclose(self) -> None:
-        """Close (1000) if still open and release everything; idempotent."""
-        raise NotImplementedError
-
-    async def _send(self, data: str | bytes) -> None:
-        raise NotImplementedError
-
-    async def _next(self) -> str | bytes:
-        """The next frame's data; raises `_Closed` once the server has closed."""
-        raise NotImplementedError
-
-    async def _close(self, code: int, reason: str) -> tuple[str, int, str]:
-        """Close; the close that ended the connection: ("sent", ...) or the server's first."""
-        raise NotImplementedError
-
-    # -- lifecycle ---------------------------------------------------------------
-
-    def __await__(self) -> Generator[Any, None, BaseClient]:
-        return self.open().__await__()
-
-    async def __aenter__(self) -> Any:
-        return await self.open()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    @property
-    def close_code(self) -> int | None:
-        """The close code once closed (by either side), else None."""
-        return self._close_code
-
-    @property
-    def is_closed(self) -> bool:
-        return self._close_code is not None
-
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close from the client side with `code`; a no-op once closed."""
-        if self._close_code is not None:
-            return
-        direction, code, reason = await self._close(code, reason)
-        self._record(direction, "close", reason, code)
-
-    async def wait_closed(self, timeout: float | None = None) -> int:
-        """Wait for the server to close, reading (and tracing) any frames before; the code."""
-        while self._close_code is None:
-            with contextlib.suppress(WebSocketClosed):
-                await self.receive(timeout)
-        return self._close_code
-
-    # -- sending -------------------------------------------------------------------
-
-    async def send_text(self, text: str) -> None:
-        await self._send_traced(text)
-
-    async def send_bytes(self, data: bytes) -> None:
-        await self._send_traced(bytes(data))
-
-    async def send_json(self, obj: object) -> None:
-        """Send `obj` as one JSON text frame."""
-        await self._send_traced(msgspec.json.encode(obj).decode())
-
-    async def send_message(
-        self, type: str, payload: object = _MISSING, id: str | int | None = None
-    ) -> None:
-        """Send a nested envelope `{"type", "payload"?, "id"?}` in the negotiated codec."""
-        envelope: dict[str, object] = {"type": type}
-        if payload is not _MISSING:
-            envelope["payload"] = payload
-        if id is not None:
-            envelope["id"] = id
-        await self.send_media(envelope)
-
-    async def send_media(self, obj: object) -> None:
-        """Send `obj` in the negotiated codec: msgpack (binary) or JSON (text)."""
-        if self.subprotocol == "pachinko.msgpack":
-            await self._send_traced(msgspec.msgpack.encode(obj))
-        else:
-            await self.send_json(obj)
-
-    async def _send_traced(self, data: str | bytes) -> None:
-        if self._close_code is not None:
-            raise self._closed_error()
-        self._record("sent", "text" if isinstance(data, str) else "binary", data)
-        await self._send(data)
-
-    # -- receiving -----------------------------------------------------------------------
-
-    async def receive(self, timeout: float | None = None) -> Frame:
-        """The next frame; raises `WebSocketClosed` on close, `ReceiveTimeout` after `timeout`."""
-        if self._close_code is not None:
-            raise self._closed_error()
-        limit = self.timeout if timeout is None else timeout
-        try:
-            data = await asyncio.wait_for(self._next(), limit)
-        except asyncio.TimeoutError:
-            raise ReceiveTimeout(
-                f"no frame from {self.target} within {limit:g}s\n{self.format_trace()}"
-            ) from None
-        except _Closed as closed:
-            self._record("received", "close", closed.reason, closed.code)
-            raise self._closed_error() from None
-        return self._record("received", "text" if isinstance(data, str) else "binary", data)
-
-    async def receive_text(self, timeout: float | None = None) -> str:
-        frame = await self.receive(timeout)
-        if frame.kind != "text":
-            raise AssertionError(f"expected a text frame, got {frame}\n{self.format_trace()}")
-        return frame.data  # type: ignore[return-value]
-
-    async def receive_bytes(self, timeout: float | None = None) -> bytes:
-        frame = await self.receive(timeout)
-        if frame.kind != "binary":
-            raise AssertionError(f"expected a binary frame, got {frame}\n{self.format_trace()}")
-        return frame.data  # type: ignore[return-value]
-
-    async def receive_json(self, timeout: float | None = None) -> Any:
-        """The next frame, which must be JSON text, decoded."""
-        frame = await self.receive(timeout)
-        try:
-            return frame.json()
-        except ValueError as exc:
-            raise AssertionError(f"{exc}\n{self.format_trace()}") from None
-
-    async def receive_media(self, timeout: float | None = None) -> Any:
-        """The next frame decoded by the negotiated codec (msgpack or JSON)."""
-        if self.subprotocol != "pachinko.msgpack":
-            return await self.receive_json(timeout)
-        return msgspec.msgpack.decode(await self.receive_bytes(timeout))
-
-    async def receive_message(self, type: str, timeout: float | None = None) -> Any:
-        """The next message of type `type` (decoded), skipping others; within `timeout` in all.
-
-        Raises `ReceiveTimeout` (the skipped frames are in its trace) when none comes in time.
-        """
-        limit = self.timeout if timeout is None else timeout
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + limit
-        while (left := deadline - loop.time()) > 0:
-            try:
-                message = await self.receive_media(left)
-            except ReceiveTimeout:
-                break
-            if isinstance(message, dict) and message.get("type") == type:
-                return message
-        raise ReceiveTimeout(
-            f"no {type!r} message from {self.target} within {limit:g}s\n{self.format_trace()}"
-        )
-
-    async def expect_no_frame(self, within: float = 0.1) -> None:
-        """Assert that no frame arrives within `within` seconds (a close counts as one)."""
-        try:
-            frame = await self.receive(within)
-        except ReceiveTimeout:
-            return
-        except WebSocketClosed as closed:
-            raise AssertionError(f"expected silence, but the connection closed: {closed}") from None
-        raise AssertionError(f"expected no frame, got {frame}\n{self.format_trace()}")
-
-    # -- trace ---------------------------------------------------------------------------
-
-    def format_trace(self) -> str:
-        """The frames sent and read so far, one a line."""
-        state = "open" if self._close_code is None else f"closed {self._close_code}"
-        head = f"frames of {self.target} ({state}):"
-        if not self.trace:
-            return f"{head} (trace off)"
-        return "\n".join([head, *(f"  {frame}" for frame in self.frames)])
-
-    def _record(
-        self, direction: str, kind: str, data: str | bytes, code: int | None = None
-    ) -> Frame:
-        frame = Frame(self._count, direction, kind, data, code)
-        self._count += 1
-        if self.trace:
-            self.frames.append(frame)
-        if kind == "close" and self._close_code is None:
-            self._close_code = code
-            self.close_reason = data if isinstance(data, str) else ""
-        return frame
-
-    def _closed_error(self) -> WebSocketClosed:
-        code = self._close_code or 1006
-        return WebSocketClosed(
-            f"{self.target} is closed with {code} {self.close_reason!r}\n{self.format_trace()}",
-            code,
-            self.close_reason,
-        )
+class InsecureURL(PachinkoError, ValueError):
+    """`connect` was asked for a plain `ws://` URL without `allow_insecure=True`."""
 
 
 class WebSocketTestClient(BaseClient):
     """A real WebSocket client (the `websockets` library) with the frame helpers.
 
-    `async with WebSocketTestClient(server.url + "/ws/chat/lobby") as client: ...`
+    Two ways to use it. As the design proposal shows, a client for an app URL
+    whose `connect(path)` opens one session per `async with`:
+
+        client = WebSocketTestClient("wss://chat.example.com", subprotocols=["chat.v2"])
+        async with client.connect("/ws/chat/lobby") as session: ...
+
+    (`connect` refuses plain `ws://` unless `allow_insecure=True`, as for a local
+    test server.) Or as a session itself, for the URL of one route:
+    `async with WebSocketTestClient(server.url + "/ws/chat/lobby") as session: ...`.
     A refused handshake raises `HandshakeRejected` with its HTTP status.
     """
 
     def __init__(
         self,
-        url: str,
+        app_url: str,
         *,
         headers: Headers | None = None,
-        subprotocols: Iterable[str] = (),
+        subprotocols: Iterable[str] | None = None,
+        allow_insecure: bool = False,
         origin: str | None = None,
         timeout: float = 2.0,
         trace: bool = True,
         max_size: int | None = None,
+        codec: str | None = None,
     ) -> None:
-        super().__init__(url, timeout=timeout, trace=trace)
-        self.url = url
+        super().__init__(app_url, timeout=timeout, trace=trace, codec=codec)
+        self.url = app_url
         self.headers = list(headers.items() if isinstance(headers, Mapping) else headers or ())
-        self.subprotocols = [Subprotocol(s) for s in subprotocols]
+        self.subprotocols = [Subprotocol(s) for s in subprotocols or ()]
+        self.allow_insecure = allow_insecure
         self.origin = origin
         self.max_size = max_size
         self.ws: ClientConnection | None = None
+
+    def connect(
+        self,
+        path: str = "",
+        *,
+        headers: Headers | None = None,
+        subprotocols: Iterable[str] | None = None,
+    ) -> WebSocketTestClient:
+        """A session to `path` under this client's URL; open it with `async with`.
+
+        It has this client's headers (plus `headers`), subprotocols (unless
+        `subprotocols` is given) and options; leaving the block closes it (1000),
+        even when an assertion failed inside.
+
+        Raises:
+            InsecureURL: the URL is plain `ws://` (or `http://`) and `allow_insecure`
+                is False.
+        """
+        scheme, _, rest = self.url.partition("://")
+        scheme = {"http": "ws", "https": "wss"}.get(scheme.lower(), scheme.lower())
+        url = f"{scheme}://{rest.rstrip('/')}{path}"
+        if scheme != "wss" and not self.allow_insecure:
+            raise InsecureURL(
+                f"refusing {url}: it is not encrypted (not wss://); pass "
+                "allow_insecure=True to WebSocketTestClient for a local test server"
+            )
+        extra = list(headers.items() if isinstance(headers, Mapping) else headers or ())
+        return WebSocketTestClient(
+            url,
+            headers=[*self.headers, *extra],
+            subprotocols=self.subprotocols if subprotocols is None else subprotocols,
+            allow_insecure=self.allow_insecure,
+            origin=self.origin,
+            timeout=self.timeout,
+            trace=self.trace,
+            max_size=self.max_size,
+            codec=self.codec,
+        )
 
     async def open(self) -> WebSocketTestClient:
         if self.ws is not None:
@@ -399,14 +172,3 @@ def _close_of(exc: ConnectionClosed) -> tuple[int, str]:
     if exc.rcvd is None:
         return 1006, ""
     return exc.rcvd.code, exc.rcvd.reason
-
-
-@contextlib.contextmanager
-def recording() -> Iterator[list[BaseClient]]:
-    """Collect every client created inside the block (the plugin's failure report)."""
-    clients: list[BaseClient] = []
-    _recorders.append(clients)
-    try:
-        yield clients
-    finally:
-        _recorders.remove(clients)

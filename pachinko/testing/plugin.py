@@ -21,9 +21,10 @@ import falcon.asgi
 import pytest
 
 from pachinko.build import build
-from pachinko.testing.client import BaseClient, WebSocketTestClient, recording
+from pachinko.testing.client import WebSocketTestClient
 from pachinko.testing.server import LiveServer
 from pachinko.testing.simulator import WebSocketSimulator
+from pachinko.testing.trace import Recorded, recording
 
 MARKER = "pachinko_manifest"
 ASYNC_MARKER = "pachinko_async"
@@ -32,7 +33,7 @@ TIMEOUT_OPTION = "pachinko_async_timeout"
 
 # Things to start before an async test body and close after it, in the test's own loop.
 _ASYNC = pytest.StashKey[list[Any]]()
-_CLIENTS = pytest.StashKey[list[BaseClient]]()
+_CLIENTS = pytest.StashKey[list[Recorded]]()
 _SERVERS = pytest.StashKey[list[LiveServer]]()
 # Markers of other async plugins: a test they run is not ours to run.
 _FOREIGN_MARKERS = ("asyncio", "anyio", "trio")

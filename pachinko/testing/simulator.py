@@ -16,16 +16,13 @@ import falcon.asgi
 from pachinko.build import build
 from pachinko.errors import PachinkoError
 from pachinko.manifest import Manifest
-from pachinko.testing.client import (
-    BaseClient,
-    HandshakeRejected,
-    Headers,
-    ReceiveTimeout,
-    WebSocketClosed,
-    _Closed,
+from pachinko.testing.session import Headers
+from pachinko.testing.simulated_connection import (
+    ClientDisconnected,
+    Event,
+    SimulatedConnection,
+    stop_task,
 )
-
-Event = dict[str, Any]
 
 # NOTE: what uvicorn (the server `pachinko serve` runs) announces: spec 2.4 has close reasons
 # on `websocket.disconnect`, and the `websocket.http.response` extension for refusals.
@@ -34,10 +31,6 @@ ASGI = {"version": "3.0", "spec_version": "2.4"}
 
 class LifespanFailed(PachinkoError):
     """The app's lifespan startup or shutdown failed."""
-
-
-class ClientDisconnected(OSError):
-    """Raised to the app when it sends on a connection the client has left (as servers do)."""
 
 
 class WebSocketSimulator:
@@ -92,7 +85,7 @@ class WebSocketSimulator:
             await self._lifespan("startup")
         except BaseException:
             self._depth = 0
-            await _stop_task(self._lifespan_task, 0)
+            await stop_task(self._lifespan_task, 0)
             raise
         return self
 
@@ -114,7 +107,7 @@ class WebSocketSimulator:
                 if not self._lifespan_task.done():
                     await self._lifespan("shutdown")
             finally:
-                await _stop_task(self._lifespan_task, self.timeout)
+                await stop_task(self._lifespan_task, self.timeout)
                 self._lifespan_task = None
         if errors:
             raise errors[0]
@@ -165,8 +158,13 @@ class WebSocketSimulator:
         origin: str | None = None,
         client: tuple[str, int] | None = None,
         timeout: float | None = None,
+        codec: str | None = None,
     ) -> SimulatedConnection:
-        """A connection to `path` (may carry `?query`); open it with `async with` or `await`."""
+        """A connection to `path` (may carry `?query`); open it with `async with` or `await`.
+
+        `codec` names what `send_media` writes when the negotiated subprotocol has
+        a codec of its own (e.g. "msgpack" for a `[[routes.subprotocols]]` entry).
+        """
         self._ports += 1
         scope = self.scope(path, headers=headers, subprotocols=subprotocols, origin=origin)
         scope["client"] = client or ("127.0.0.1", self._ports)
@@ -175,6 +173,7 @@ class WebSocketSimulator:
             scope,
             timeout=self.timeout if timeout is None else timeout,
             trace=self.trace,
+            codec=codec,
         )
 
     def scope(
@@ -224,184 +223,4 @@ class WebSocketSimulator:
         }
 
 
-class SimulatedConnection(BaseClient):
-    """One in-process WebSocket connection; the app runs in a task of its own.
-
-    It behaves as uvicorn does: a close before accept is an HTTP 403 refusal, an
-    app that returns without closing leaves the client with 1006, and a send after
-    the client left raises `ClientDisconnected` in the app.
-    """
-
-    def __init__(
-        self, simulator: WebSocketSimulator, scope: dict[str, Any], *, timeout: float, trace: bool
-    ) -> None:
-        query = scope["query_string"].decode()
-        super().__init__(
-            scope["path"] + (f"?{query}" if query else ""), timeout=timeout, trace=trace
-        )
-        self.simulator = simulator
-        self.scope = scope
-        self.app_error: BaseException | None = None
-        self.response_status: int | None = None
-        self._state = "new"  # new, connecting, open, server-closed, client-closed, refused
-        self._task: asyncio.Task[None] | None = None
-        self._to_app: asyncio.Queue[Event] = asyncio.Queue()
-        self._inbox: asyncio.Queue[str | bytes | _Closed] = asyncio.Queue()
-        self._handshake: asyncio.Future[None] | None = None
-        self._body = bytearray()
-        self._server_close: tuple[int, str] | None = None
-
-    async def open(self) -> SimulatedConnection:
-        if self._state != "new":
-            return self
-        sim = self.simulator
-        if not sim.is_started:
-            await sim.start()  # NOTE: a lazy start lasts until the simulator's `aclose`.
-        sim.connections.append(self)
-        loop = asyncio.get_running_loop()
-        self._handshake = loop.create_future()
-        self._state = "connecting"
-        self._task = loop.create_task(sim.app(self.scope, self._to_app.get, self._asgi_send))
-        self._task.add_done_callback(self._app_done)
-        await self._to_app.put({"type": "websocket.connect"})
-        try:
-            await asyncio.wait_for(asyncio.shield(self._handshake), self.timeout)
-        except BaseException as exc:
-            # NOTE: a refusal (or a timeout) ends the connection; an app error is its cause.
-            await _stop_task(self._task, self.timeout)
-            self.app_error = None
-            with contextlib.suppress(ValueError):
-                sim.connections.remove(self)
-            if isinstance(exc, asyncio.TimeoutError):
-                raise ReceiveTimeout(
-                    f"no handshake answer from {self.target} within {self.timeout:g}s"
-                ) from None
-            raise
-        return self
-
-    async def aclose(self) -> None:
-        """Leave (1000) if still open, wait for the app to finish, cancel it if it does not."""
-        if self._state in ("open", "server-closed"):
-            await self.close(1000)  # NOTE: records the server's close when it came first
-        if self._task is not None:
-            await _stop_task(self._task, self.timeout)
-        with contextlib.suppress(ValueError):
-            self.simulator.connections.remove(self)
-        error, self.app_error = self.app_error, None
-        if error is not None and self.simulator.raise_app_exceptions:
-            raise error
-
-    async def wait_app(self, timeout: float | None = None) -> None:
-        """Wait until the app is done with this connection (its disconnect handling ran)."""
-        if self._task is not None:
-            await asyncio.wait({self._task}, timeout=self.timeout if timeout is None else timeout)
-
-    # -- the client side -------------------------------------------------------------
-
-    async def _send(self, data: str | bytes) -> None:
-        if self._state != "open":
-            code, reason = self._server_close or (1006, "")
-            raise WebSocketClosed(
-                f"{self.target} is closed by the server with {code}", code, reason
-            )
-        key = "text" if isinstance(data, str) else "bytes"
-        await self._to_app.put({"type": "websocket.receive", key: data})
-
-    async def _next(self) -> str | bytes:
-        item = await self._inbox.get()
-        if isinstance(item, _Closed):
-            raise item
-        return item
-
-    async def _close(self, code: int, reason: str) -> tuple[str, int, str]:
-        if self._state == "open":
-            self._state = "client-closed"
-            await self._to_app.put({"type": "websocket.disconnect", "code": code, "reason": reason})
-            if self._task is not None:
-                await asyncio.wait({self._task}, timeout=self.timeout)
-            return "sent", code, reason
-        # NOTE: the app closed first; its frame is the one that counts.
-        while not self._inbox.empty():
-            item = self._inbox.get_nowait()
-            if isinstance(item, _Closed):
-                return "received", item.code, item.reason
-        return "sent", code, reason
-
-    # -- the server side: what the app sends -------------------------------------------------
-
-    async def _asgi_send(self, event: Event) -> None:
-        kind = event["type"]
-        if self._state == "connecting":
-            if kind == "websocket.accept":
-                self._state = "open"
-                self.subprotocol = event.get("subprotocol")
-                self._settle()
-            elif kind == "websocket.close":
-                self._refuse(403)
-            elif kind == "websocket.http.response.start":
-                self.response_status = event["status"]
-            elif kind == "websocket.http.response.body" and self.response_status is not None:
-                self._body += event.get("body", b"")
-                if not event.get("more_body", False):
-                    self._refuse(self.response_status)
-            else:
-                raise RuntimeError(f"unexpected ASGI message {kind!r} during the handshake")
-        elif self._state == "open":
-            if kind == "websocket.send":
-                text = event.get("text")
-                await self._inbox.put((event.get("bytes") or b"") if text is None else text)
-            elif kind == "websocket.close":
-                self._state = "server-closed"
-                code, reason = event.get("code", 1000), event.get("reason") or ""
-                self._server_close = (code, reason)
-                await self._inbox.put(_Closed(code, reason))
-                # NOTE: the client answers the close; the app then sees its disconnect.
-                await self._to_app.put(
-                    {"type": "websocket.disconnect", "code": code, "reason": reason}
-                )
-            else:
-                raise RuntimeError(f"unexpected ASGI message {kind!r} on an open WebSocket")
-        elif self._state == "client-closed":
-            raise ClientDisconnected(f"the client left {self.target}")
-        else:
-            raise RuntimeError(f"unexpected ASGI message {kind!r} after the close")
-
-    def _refuse(self, status: int) -> None:
-        self._state = "refused"
-        self._to_app.put_nowait({"type": "websocket.disconnect", "code": 1006})
-        if self._handshake is not None and not self._handshake.done():
-            self._handshake.set_exception(HandshakeRejected(self.target, status, bytes(self._body)))
-
-    def _settle(self) -> None:
-        if self._handshake is not None and not self._handshake.done():
-            self._handshake.set_result(None)
-
-    def _app_done(self, task: asyncio.Task[None]) -> None:
-        error = None if task.cancelled() else task.exception()
-        self.app_error = error
-        if self._state == "connecting":
-            # NOTE: an app that ends (or fails) before answering the handshake is a 500.
-            self._state = "refused"
-            if self._handshake is not None and not self._handshake.done():
-                refused = HandshakeRejected(self.target, 500)
-                refused.__cause__ = error
-                self._handshake.set_exception(refused)
-        elif self._state == "open":
-            self._state = "server-closed"
-            self._inbox.put_nowait(_Closed(1006, ""))
-        if (
-            self._handshake is not None
-            and self._handshake.done()
-            and not self._handshake.cancelled()
-        ):
-            self._handshake.exception()  # NOTE: mark retrieved: no "never retrieved" warning.
-
-
-async def _stop_task(task: asyncio.Task[Any], grace: float) -> None:
-    """Give `task` `grace` seconds to finish, then cancel it and wait for it."""
-    if not task.done() and grace > 0:
-        await asyncio.wait({task}, timeout=grace)
-    if not task.done():
-        task.cancel()
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        await task
+__all__ = ["ClientDisconnected", "LifespanFailed", "SimulatedConnection", "WebSocketSimulator"]

@@ -15,6 +15,7 @@ import pytest
 from conftest import APPS, peer
 from served import Samples, Served, aget, scrape, serve, value
 from test_lifecycle import never_reading_client
+from websockets.exceptions import InvalidStatus
 
 MANIFEST = APPS / "metrics" / "pachinko.toml"
 CHAT = "/chat/{room}"
@@ -165,8 +166,7 @@ def get_json(http: HTTPConnection, path: str) -> tuple[int, Any]:
 
 async def test_health_is_503_draining_while_sigterm_lets_a_handler_finish() -> None:
     with serve(MANIFEST.with_name("drain.toml")) as server:
-        # NOTE: on SIGTERM the server stops accepting at once; a load balancer's
-        # kept-alive connection is how it still asks, and it hears 503 meanwhile.
+        # NOTE: a load balancer's kept-alive connection and a new probe both hear 503.
         http = HTTPConnection("127.0.0.1", server.port, timeout=10)
         try:
             async with peer(f"{server.url}/chat/drain") as holder:
@@ -183,6 +183,16 @@ async def test_health_is_503_draining_while_sigterm_lets_a_handler_finish() -> N
                 assert re.match(r"INFO: +pachinko: draining: 1 connection", line), line
                 draining = await asyncio.to_thread(get_json, http, "/health")
                 assert draining == (503, {"status": "draining", "connections": 1})
+                probe = HTTPConnection("127.0.0.1", server.port, timeout=10)
+                try:  # a new connection while draining: plain HTTP is still answered
+                    fresh = await asyncio.to_thread(get_json, probe, "/health")
+                    assert fresh == (503, {"status": "draining", "connections": 1})
+                finally:
+                    probe.close()
+                with pytest.raises(InvalidStatus) as refused:  # a new WebSocket is not
+                    async with peer(f"{server.url}/chat/late"):
+                        pass
+                assert refused.value.response.status_code == 503
 
                 released = await asyncio.to_thread(get_json, http, "/release")
                 assert released == (200, "released")

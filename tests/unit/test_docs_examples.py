@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from pathlib import Path
 
 import pytest
 from test_cli import run
 
 from pachinko.manifest import load
+from pachinko.testing import WebSocketSimulator
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", ROOT / "docs" / "guide.md"]
@@ -50,3 +52,30 @@ def test_the_guides_first_project_checks_as_the_guide_shows(tmp_path: Path) -> N
     assert shown[0] == "$ pachinko check"
     done = run("check", cwd=tmp_path)
     assert done.stdout.splitlines() == [shown[1]]
+
+
+async def test_the_guides_versioning_example_serves_both_versions(tmp_path: Path) -> None:
+    guide = ROOT / "docs" / "guide.md"
+    (module,) = [b for b in blocks(guide, "python") if b.startswith("# chat_versions.py")]
+    (manifest,) = [b for b in blocks(guide, "toml") if "chat_versions:ChatV2" in b]
+    (tmp_path / "chat_versions.py").write_text(module, encoding="utf-8")
+    (tmp_path / "pachinko.toml").write_text(manifest, encoding="utf-8")
+    try:
+        async with WebSocketSimulator(tmp_path / "pachinko.toml") as sim:
+            async with sim.connect("/chat", subprotocols=["chat.v3", "chat.v2"]) as v2:
+                assert v2.subprotocol == "chat.v2"
+                await v2.send_message("send", {"body": "hi"}, id=1)
+                assert (await v2.receive_json())["payload"] == {"body": "hi", "format": "plain"}
+            async with sim.connect("/chat", subprotocols=["chat.v1"]) as v1:
+                await v1.send_message("edit", {"body": "hi"}, id=2)
+                assert (await v1.receive_json())["payload"]["code"] == "unknown_type"
+            async with sim.connect(
+                "/chat", subprotocols=["chat.v2+msgpack"], codec="msgpack"
+            ) as binary:
+                await binary.send_message("send", {"body": "hi"}, id=3)
+                frame = await binary.receive()
+                assert frame.kind == "binary"
+                assert frame.payload["payload"] == {"body": "hi", "format": "plain"}
+    finally:
+        sys.modules.pop("chat_versions", None)
+        sys.path.remove(str(tmp_path))

@@ -56,4 +56,4 @@ def test_the_wheel_carries_the_package_its_types_and_its_entry_points(tmp_path: 
     )
     imported_from, names_line = done.stdout.splitlines()
     assert imported_from.startswith(str(target))
-    assert names_line == "['App', 'Connection', 'Diagnostic']"
+    assert names_line == "['App', 'BackendUnavailable', 'Connection']"

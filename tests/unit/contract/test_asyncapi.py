@@ -19,6 +19,7 @@ MANIFESTS = {
     "demo": ROOT / "pachinko.toml",
     "full": APPS / "full.toml",
     "flat": APPS / "flat.toml",
+    "versioned": ROOT / "tests" / "e2e" / "apps" / "versioned" / "pachinko.toml",
 }
 
 

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[3]
 DOCS = ROOT / "docs" / "diagnostics.md"
 _KEBAB = re.compile(r"^[a-z]+(-[a-z0-9]+)+$")
 # NOTE: kebab-case strings in these stages that are values, not diagnostic codes.
-_NOT_CODES = {"utf-8", "utf-8-sig", "on-failure", "same-origin"}
+_NOT_CODES = {"utf-8", "utf-8-sig", "on-failure", "same-origin", "x-pachinko-subprotocol"}
 
 
 def _documented() -> set[str]:
