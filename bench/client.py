@@ -3,8 +3,9 @@
 A separate process from the server (and from the runner), speaking a line
 protocol on stdin/stdout:
 
-- `idle URL N`: open N connections to /ws, one request/reply each, print
-  `READY`, hold them until stdin closes.
+- `idle URL N [CONCURRENCY]`: open N connections to /ws (at most CONCURRENCY
+  handshakes at once), one request/reply each, print `READY WRONG T_START T_OPENED`
+  (the handshakes' window), hold them until stdin closes.
 - `e2e URL CONNS COUNT`: CONNS connections to /ws, warm up, print `WARM`;
   on each `go`, each does COUNT request/reply round trips; print `RESULT {json}`;
   close when stdin closes.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
 import sys
 import time
 from collections import defaultdict
@@ -30,6 +32,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from bench import workload
 
+SOURCES = 8  # NOTE: source addresses 127.0.0.2-9: 8 x the ephemeral ports for 20k connections
 #: Set by a `MODE+deflate` mode: clients offer permessage-deflate (the compression figures).
 DEFLATE = False
 
@@ -37,7 +40,7 @@ DEFLATE = False
 async def connect_many(url: str, count: int, concurrency: int = 64) -> list[ClientConnection]:
     gate = asyncio.Semaphore(concurrency)
 
-    async def one() -> ClientConnection:
+    async def one(index: int) -> ClientConnection:
         async with gate:
             # NOTE: no compression (unless DEFLATE) and no keepalive pings: identical,
             # minimal client frames.
@@ -48,9 +51,10 @@ async def connect_many(url: str, count: int, concurrency: int = 64) -> list[Clie
                 open_timeout=120,
                 close_timeout=5,
                 max_queue=None,
+                local_addr=(f"127.0.0.{2 + index % SOURCES}", 0),
             )
 
-    return list(await asyncio.gather(*(one() for _ in range(count))))
+    return list(await asyncio.gather(*(one(i) for i in range(count))))
 
 
 async def close_all(conns: list[ClientConnection]) -> None:
@@ -83,10 +87,12 @@ async def round_trips(ws: ClientConnection, count: int, offset: int, latencies: 
     return wrong
 
 
-async def idle(url: str, count: int) -> None:
-    conns = await connect_many(url + "/ws", count)
+async def idle(url: str, count: int, concurrency: int = 64) -> None:
+    start = time.monotonic()
+    conns = await connect_many(url + "/ws", count, concurrency)
+    opened = time.monotonic()
     wrong = sum(await asyncio.gather(*(round_trips(c, 1, i, []) for i, c in enumerate(conns))))
-    say(f"READY {wrong}")
+    say(f"READY {wrong} {start!r} {opened!r}")
     await stdin_line()
     await close_all(conns)
 
@@ -153,6 +159,8 @@ async def room(url: str, count: int) -> None:
 
 
 def main(argv: list[str]) -> int:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     global DEFLATE
     mode, url, *rest = argv
     mode, _, extension = mode.partition("+")

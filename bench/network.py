@@ -6,9 +6,12 @@ window only, so client CPU never counts; RSS is the server's resident set.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import queue
+import signal
 import statistics
 import subprocess
 import sys
@@ -39,6 +42,7 @@ class Child:
             stderr=self._log,
             text=True,
             bufsize=1,
+            start_new_session=True,  # NOTE: its own process group, killed whole (granian forks)
         )
         self._lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -80,9 +84,15 @@ class Child:
                 self.proc.stdin.close()
             self.proc.wait(timeout)
         except (subprocess.TimeoutExpired, BrokenPipeError):
-            self.proc.kill()
+            self.kill_group()
             self.proc.wait()
+        self.kill_group()
         self._log.close()
+
+    def kill_group(self) -> None:
+        """SIGKILL the child's whole process group (a no-op once it is gone)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
 
     def stop(self, timeout: float = 20) -> None:
         """SIGTERM (a server's graceful shutdown), then SIGKILL."""
@@ -90,8 +100,9 @@ class Child:
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            self.kill_group()
             self.proc.wait()
+        self.kill_group()  # NOTE: whatever it forked and left behind
         if self.proc.stdin is not None:
             self.proc.stdin.close()
         self._log.close()
@@ -106,21 +117,29 @@ class Server:
         port = self.child.expect("PORT", 60)[0]
         self.url = f"ws://127.0.0.1:{port}"
         self.process = psutil.Process(self.child.proc.pid)
-        self._tasks = Path(f"/proc/{self.child.proc.pid}/task")
+        # NOTE: the whole tree: granian serves from a child process.
+        self.tree = [self.process, *self.process.children(recursive=True)]
 
     def cpu(self) -> float:
-        """Seconds on CPU, all threads: schedstat's nanoseconds, else psutil's 10 ms ticks."""
-        try:
-            return (
-                sum(int(stat.read_text().split()[0]) for stat in self._tasks.glob("*/schedstat"))
-                / 1e9
-            )
-        except (OSError, ValueError, IndexError):
-            times = self.process.cpu_times()
-            return times.user + times.system
+        """Seconds on CPU, all threads of the tree: schedstat's ns, else psutil's ticks."""
+        total = 0.0
+        for proc in self.tree:
+            try:
+                total += (
+                    sum(
+                        int(stat.read_text().split()[0])
+                        for stat in Path(f"/proc/{proc.pid}/task").glob("*/schedstat")
+                    )
+                    / 1e9
+                )
+            except (OSError, ValueError, IndexError):
+                times = proc.cpu_times()
+                total += times.user + times.system
+        return total
 
     def rss(self) -> int:
-        return self.process.memory_info().rss
+        """Resident bytes of the tree (granian's supervisor and worker)."""
+        return sum(proc.memory_info().rss for proc in self.tree)
 
     def stop(self) -> None:
         self.child.stop()

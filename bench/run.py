@@ -1,7 +1,8 @@
 """`python -m bench` (`make bench`): every figure of issue 5, the table, the targets, the JSON.
 
-Options: `--quick` (small sizes, to check the harness), `--skip-network`,
-`--contenders floor,pachinko`.
+Also issue 14's figures: every protocol layer end to end (`bench.protocols`) and
+the scale figures (`bench.scale`). Options: `--quick` (small sizes, to check the
+harness), `--skip-network`, `--skip-scale`, `--contenders floor,pachinko`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import inprocess, network, redis, report
+from bench import inprocess, network, protocols, redis, report, scale, wire
 from bench.contenders import NAMES, factory
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -78,8 +79,13 @@ async def in_process(
     return figures, raw
 
 
+def layer_variants(names: list[str]) -> list[str]:
+    """The protocol-layer variants (`NAME@LAYER`) of the contenders in this run."""
+    return [v for v in protocols.VARIANTS if "@" in v and v.partition("@")[0] in names]
+
+
 def over_network(
-    names: list[str], sizes: Sizes
+    names: list[str], sizes: Sizes, variants: list[str]
 ) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
     raise_fd_limit(max(sizes.members) + sizes.idle + 1024)
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
@@ -97,7 +103,9 @@ def over_network(
                 )
             )
     log(f"network: end to end, {sizes.conns} clients x {sizes.count} round trips, interleaved")
-    e2e = network.end_to_end_interleaved(names, sizes.conns, sizes.count, sizes.runs, log)
+    e2e = network.end_to_end_interleaved(
+        names + variants, sizes.conns, sizes.count, sizes.runs, log
+    )
     figures: dict[str, dict[str, float]] = {}
 
     def put(key: str, name: str, values: list[float]) -> None:
@@ -156,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the harness")
     parser.add_argument("--skip-network", action="store_true", help="in-process figures only")
+    parser.add_argument("--skip-scale", action="store_true", help="no 10,000/20,000 figures")
     parser.add_argument("--contenders", default=",".join(NAMES), help="comma-separated subset")
     args = parser.parse_args(argv)
     names = [n for n in args.contenders.split(",") if n]
@@ -165,10 +174,24 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
 
     figures, raw = asyncio.run(in_process(names, sizes))
+    sections: list[str] = []
+    verdicts: list[tuple[bool, str]] = []
+    log("in-process: fan-out through pachinko serve's protocol, pachinko.wire vs ASGI send")
+    raw["wire"] = asyncio.run(wire.measure(sizes.repeats))
+    sections += ["Fan-out under pachinko serve, in process:", *wire.table(raw["wire"]), ""]
     if not args.skip_network:
-        net_figures, net_raw = over_network(names, sizes)
+        variants = layer_variants(names)
+        net_figures, net_raw = over_network(names, sizes, variants)
         figures.update(net_figures)
         raw.update(net_raw)
+        e2e = {v: net_raw["end_to_end"][v] for v in dict.fromkeys(["floor", *names, *variants])}
+        sections += ["Protocol layers, end to end (this run):", *protocols.table(e2e), ""]
+        if "pachinko@serve" in e2e:
+            verdicts.append(protocols.verdict(e2e))
+    if not args.skip_network and not args.skip_scale:
+        text, found, raw["scale"] = scale.measure(args.quick, 1, log)
+        sections += [text, ""]
+        verdicts += found
     redis_figures, redis_note = redis.measure(log)
     targets = report.targets(figures, sizes.members)
     seconds = time.monotonic() - started
@@ -179,8 +202,10 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"redis: {redis_note}",
             "",
-            "Targets (pachinko, ratios within this run):",
+            *sections,
+            "Targets (ratios within this run):",
             report.target_lines(targets),
+            *(f"- {line}" for _, line in verdicts),
         ]
     )
     print(text)
@@ -190,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         "meta": info,
         "figures": figures,
         "targets": targets,
+        "issue14": [{"passed": ok, "line": line} for ok, line in verdicts],
         "redis": redis_figures or redis_note,
         "raw": raw,
     }

@@ -1,14 +1,22 @@
-"""`python -m bench.serve NAME[@serve]`: serve contender NAME on 127.0.0.1.
+"""`python -m bench.serve NAME[@LAYER]`: serve contender NAME on 127.0.0.1.
 
-The same uvicorn config for every contender: wsproto, no access log, one
-process. `NAME@serve` runs it as `pachinko serve` does instead: uvicorn's server
-loop with pachinko's own protocol class (`pachinko.serve`), and `NAME@serve+deflate`
-with `[app] compression = "deflate"` too. Prints `PORT <n>`
-once the server accepts connections.
+The protocol layer, the same for every contender (no access log, one process):
+
+- (none): uvicorn with `ws="wsproto"`, what issue 5 measured;
+- `@sansio`: uvicorn with `ws="websockets-sansio"`;
+- `@serve`: what `pachinko serve` runs: uvicorn's server loop with pachinko's own
+  protocol class (`pachinko.serve`) and the app's limits; `@serve+deflate` with
+  `[app] compression = "deflate"` too;
+- `@granian`: granian's ASGI interface on the asyncio loop, one worker (a child
+  process: the runner counts the CPU of the whole process tree).
+
+Raises the soft file limit to the hard one. Prints `PORT <n>` once the server
+accepts connections.
 """
 
 from __future__ import annotations
 
+import resource
 import socket
 import sys
 import threading
@@ -22,11 +30,13 @@ from pachinko.runtime.app import lifespan_of
 from pachinko.runtime.options import Limits
 from pachinko.server import Server, make_config
 
+LAYERS = ("", "sansio", "serve", "granian")
 
-def config(app: object) -> uvicorn.Config:
+
+def config(app: object, ws: str = "wsproto") -> uvicorn.Config:
     return uvicorn.Config(
         app,
-        ws="wsproto",
+        ws=ws,
         lifespan="on",
         access_log=False,
         log_level="warning",
@@ -50,18 +60,60 @@ def serve_config(app: object, compression: str = "off") -> uvicorn.Config:
     )
 
 
+def announce_when_listening(port: int) -> None:
+    """Print `PORT` once a TCP connection to `port` succeeds (granian starts in a child)."""
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            time.sleep(0.05)
+            continue
+        print(f"PORT {port}", flush=True)
+        return
+
+
+def granian(name: str) -> None:
+    from granian import Granian
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    threading.Thread(target=announce_when_listening, args=(port,), daemon=True).start()
+    module = name.replace("-", "_")
+    Granian(
+        f"bench.contenders.{module}_app:make",
+        factory=True,
+        address="127.0.0.1",
+        port=port,
+        interface="asgi",  # type: ignore[arg-type]
+        loop="asyncio",  # type: ignore[arg-type]
+        workers=1,
+        backlog=4096,
+        log_level="warning",  # type: ignore[arg-type]
+    ).serve()
+
+
 def main(argv: list[str]) -> int:
-    name, _, variant = argv[0].partition("@")
-    variant, _, extension = variant.partition("+")  # NOTE: "pachinko@serve+deflate"
+    name, _, layer = argv[0].partition("@")
+    layer, _, extension = layer.partition("+")  # NOTE: "pachinko@serve+deflate"
+    if layer not in LAYERS:
+        raise SystemExit(f"unknown protocol layer {layer!r}; have {LAYERS}")
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if layer != "serve":  # NOTE: `pachinko serve` raises (and logs) its own
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if layer == "granian":
+        granian(name)
+        return 0
     app = factory(name)()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    if variant == "serve":
+    if layer == "serve":
         server = Server(serve_config(app, "deflate" if extension == "deflate" else "off"))
     else:
-        server = uvicorn.Server(config(app))
+        server = uvicorn.Server(config(app, "websockets-sansio" if layer else "wsproto"))
 
     def announce() -> None:
         while not server.started:

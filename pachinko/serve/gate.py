@@ -168,7 +168,8 @@ class Gate(asyncio.Protocol):
         self.is_paused = False
         self._wake_writers()
 
-    async def _wait_writable(self) -> None:
+    async def wait_writable(self) -> None:
+        """Wait until the transport is below its high-water mark (`Disconnected` if lost)."""
         if self.drained is None:
             self.drained = self.loop.create_future()
         await asyncio.shield(self.drained)

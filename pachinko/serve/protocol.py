@@ -15,7 +15,7 @@ from pachinko.runtime.options import Activity
 from pachinko.serve.gate import CLOSING, CONNECTING, DONE, HEAD, OPEN, Disconnected, Gate
 from pachinko.serve.handshake import BadRequest, Head
 from pachinko.serve.inflation import InflationGuard, guard_for
-from pachinko.serve.wire import Assembler, data_frame, open_websocket
+from pachinko.serve.wire import WIRE, Assembler, Wire, data_frame, is_wire_allowed, open_websocket
 
 log = logging.getLogger("pachinko")
 
@@ -102,6 +102,8 @@ class PachinkoProtocol(Gate):
         self.head = head
         self.buffer = bytearray(rest)
         scope = self._scope(self.activity)
+        if is_wire_allowed(self.settings.compression, head):
+            scope["extensions"][WIRE] = Wire(self)  # type: ignore[index]
         self.events.append({"type": "websocket.connect"})
         task = self.task = self.loop.create_task(self._run(scope))
         self.server_state.tasks.add(task)
@@ -156,7 +158,7 @@ class PachinkoProtocol(Gate):
             for chunk in self.ws.data_to_send():
                 self.transport.write(chunk)
             if self.is_paused:
-                await self._wait_writable()
+                await self.wait_writable()
         elif kind == "websocket.accept":
             self._accept(message)
         elif kind == "websocket.close":

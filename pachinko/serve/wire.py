@@ -1,10 +1,13 @@
-"""The WebSocket wire on `websockets`' sans-I/O core: the opening handshake and messages."""
+"""The WebSocket wire on `websockets`' sans-I/O core: the opening handshake, messages,
+and frames built once for many connections (`pachinko.wire`)."""
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import logging
-from typing import Any
+import struct
+from typing import Any, Protocol
 
 from websockets.datastructures import Headers
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
@@ -13,6 +16,7 @@ from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
+from pachinko.serve.gate import OPEN, Disconnected
 from pachinko.serve.handshake import BadRequest, Head
 
 # NOTE: websockets logs every open and close at INFO; only its warnings matter here.
@@ -109,3 +113,89 @@ def data_frame(ws: ServerProtocol, text: str | None, data: bytes | None) -> byte
     if text is not None:
         return Frame(TEXT, text.encode()).serialize(mask=False, extensions=ws.extensions)
     return Frame(BINARY, data or b"").serialize(mask=False, extensions=ws.extensions)
+
+
+#: The scope extension through which an app writes frames it built once (`message_frame`).
+WIRE = "pachinko.wire"
+
+
+def message_frame(payload: str | bytes) -> bytes:
+    """One whole server data frame, unmasked and uncompressed: text for `str`, binary for bytes.
+
+    NOTE: server frames carry no mask, so these bytes are the same for every
+    recipient of a broadcast: build them once, `Wire.write` them to each.
+    """
+    if isinstance(payload, str):
+        data, first = payload.encode(), 0x81  # FIN + text
+    else:
+        data, first = bytes(payload), 0x82  # FIN + binary
+    size = len(data)
+    if size < 126:
+        return bytes((first, size)) + data
+    if size < 65_536:
+        return struct.pack("!BBH", first, 126, size) + data
+    return struct.pack("!BBQ", first, 127, size) + data
+
+
+def is_wire_allowed(compression: str, head: Head) -> bool:
+    """Whether frames built outside the core fit this connection: never when
+    permessage-deflate may be negotiated (configured and offered by the client)."""
+    if compression != "deflate":
+        return True
+    return not any(
+        name == b"sec-websocket-extensions" and b"permessage-deflate" in value.lower()
+        for name, value in head.headers
+    )
+
+
+class Writer(Protocol):
+    """What `Wire` needs of a connection: its phase, its transport, its flow control."""
+
+    phase: int
+    is_paused: bool
+    transport: asyncio.Transport
+
+    async def wait_writable(self) -> None: ...
+
+
+class Wire:
+    """The `pachinko.wire` extension of one connection: write prebuilt frames to it.
+
+    Present in the scope only when the connection never compresses. `write`
+    never waits: the frame goes to the transport behind everything this
+    connection sent before (ASGI sends, pings, other frames), and a paused
+    transport keeps it queued. Its result says whether the transport is still
+    below its high-water mark; the app applies its own `send_queue` and
+    `send_timeout` rules with `is_paused` and `drained()`.
+    """
+
+    __slots__ = ("connection",)
+
+    def __init__(self, connection: Writer) -> None:
+        self.connection = connection
+
+    def write(self, frame: bytes) -> bool:
+        """Write `frame` (from `message_frame`) in order; False when the transport is paused.
+
+        Raises:
+            Disconnected: the WebSocket is not open (not yet accepted, closing or closed).
+        """
+        connection = self.connection
+        if connection.phase != OPEN:
+            raise Disconnected("the WebSocket is not open")
+        connection.transport.write(frame)
+        return not connection.is_paused
+
+    @property
+    def is_paused(self) -> bool:
+        """Whether the peer is behind: the transport's buffer is over its high-water mark."""
+        return self.connection.is_paused
+
+    async def drained(self) -> None:
+        """Wait until the transport is below its high-water mark again.
+
+        Raises:
+            Disconnected: the connection was lost meanwhile.
+        """
+        if self.connection.is_paused:
+            await self.connection.wait_writable()
