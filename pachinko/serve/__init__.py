@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pachinko.runtime.options import WIRE
 from pachinko.serve.protocol import PachinkoProtocol
 from pachinko.serve.settings import Registry, ServeSettings, connection_cap, raise_file_limit
-from pachinko.serve.wire import WIRE, Wire, message_frame
+from pachinko.serve.wire import Wire, message_frame
 
 __all__ = [
     "WIRE",

@@ -11,11 +11,11 @@ from typing import Any
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-from pachinko.runtime.options import Activity
+from pachinko.runtime.options import WIRE, Activity
 from pachinko.serve.gate import CLOSING, CONNECTING, DONE, HEAD, OPEN, Disconnected, Gate
 from pachinko.serve.handshake import BadRequest, Head
 from pachinko.serve.inflation import InflationGuard, guard_for
-from pachinko.serve.wire import WIRE, Assembler, Wire, data_frame, is_wire_allowed, open_websocket
+from pachinko.serve.wire import Assembler, Wire, data_frame, is_wire_allowed, open_websocket
 
 log = logging.getLogger("pachinko")
 

@@ -115,10 +115,6 @@ def data_frame(ws: ServerProtocol, text: str | None, data: bytes | None) -> byte
     return Frame(BINARY, data or b"").serialize(mask=False, extensions=ws.extensions)
 
 
-#: The scope extension through which an app writes frames it built once (`message_frame`).
-WIRE = "pachinko.wire"
-
-
 def message_frame(payload: str | bytes) -> bytes:
     """One whole server data frame, unmasked and uncompressed: text for `str`, binary for bytes.
 
@@ -173,6 +169,10 @@ class Wire:
 
     def __init__(self, connection: Writer) -> None:
         self.connection = connection
+
+    def frame(self, payload: str | bytes) -> bytes:
+        """The frame bytes for `payload`, the same for every connection (`message_frame`)."""
+        return message_frame(payload)
 
     def write(self, frame: bytes) -> bool:
         """Write `frame` (from `message_frame`) in order; False when the transport is paused.
