@@ -95,6 +95,9 @@ def log_config(
         "level": level.upper(),
         "propagate": False,
     }
+    # NOTE: the websockets core logs every open and close at INFO; dictConfig would reset
+    # this child of "pachinko" to inherit INFO, so its level is stated here.
+    config["loggers"]["pachinko.wire"] = {"level": "WARNING"}
     if redact_queries:
         config["filters"] = {"redact": {"()": f"{__name__}.RedactQuery"}}
         for handler in config["handlers"].values():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
 import sys
 
 import pytest
@@ -55,3 +56,19 @@ def test_the_config_gives_pachinko_its_own_handler_at_the_level(log_format: str)
 def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="text, json"):
         log_config(log_format="xml")
+
+
+def test_the_websocket_cores_open_and_close_lines_stay_quiet_under_pachinko_serve() -> None:
+    # NOTE: in a child process: applying a logging config here would change this session's.
+    script = (
+        "import logging, logging.config\n"
+        "import pachinko.serve\n"
+        "from pachinko.logs import log_config\n"
+        "logging.config.dictConfig(log_config(level='info'))\n"
+        "print(logging.getLogger('pachinko.wire').isEnabledFor(logging.INFO),"
+        " logging.getLogger('pachinko').isEnabledFor(logging.INFO))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["False", "True"]
