@@ -9,21 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pachinko.runtime.frames import ERROR_CODES
 from pachinko.runtime.health import backend_is_up
 from pachinko.runtime.router import WebSocketRouter
 from pachinko.runtime.stats import BOUNDS
-
-#: The error codes of DESIGN's error table: exported at 0 before the first one is sent.
-ERROR_CODES = (
-    "invalid_json",
-    "invalid_envelope",
-    "unknown_type",
-    "invalid_payload",
-    "rate_limited",
-    "room_full",
-    "internal_error",
-    "backend_unavailable",
-)
 
 
 @dataclass(frozen=True, slots=True)
