@@ -10,13 +10,12 @@ from pachinko.backends.memory import MemoryBackend
 from pachinko.codecs.base import Codec
 from pachinko.codecs.builtin import JsonCodec, MsgpackCodec
 from pachinko.errors import BackendUnavailable, RoomFull, UnknownConnection
-from pachinko.runtime.frames import Event, Framer, nested_frame
+from pachinko.runtime.fanout import Buffered, fan_out
+from pachinko.runtime.frames import Framer, nested_frame
 from pachinko.runtime.member import Member
 from pachinko.runtime.options import Limits, RoomOptions, RoomTable
 
 log = logging.getLogger("pachinko")
-
-Buffered = list[tuple[Position | None, Frames]]
 
 
 class WebSocketConnectionManager:
@@ -244,53 +243,7 @@ class WebSocketConnectionManager:
         if not members:
             return
         syncing = self._syncing.get(room) if self._syncing else None
-        # NOTE: encode once per codec; every member of a codec shares the same event, and
-        # the same frame bytes where the server takes them (`pachinko.wire`).
-        events: dict[object, Event] = {}
-        wired: dict[object, bytes] = {}
-        codec: object = None
-        event: Event = {}
-        frame = b""
-        reached = 0
-        for conn in tuple(members):
-            if exclude and conn.id in exclude:
-                continue
-            if syncing is not None and conn in syncing:
-                syncing[conn].append((position, frames))
-                continue
-            outbox = conn.outbox
-            if outbox.codec is not codec:
-                codec = outbox.codec
-                event = events.get(codec) or events.setdefault(
-                    codec, outbox.wrap(frames.encoded(outbox.codec))
-                )
-                frame = wired.get(codec, b"")
-            # PERF: inlines Outbox.push (its documented fields); this loop runs once per
-            # member per broadcast. tests/unit/runtime/test_outbox.py runs both paths.
-            if outbox.is_closed:
-                continue
-            reached += 1  # NOTE: counted once here, not in each member's outbox stats
-            if outbox.write_started or outbox.queue:
-                outbox.enqueue(event)
-                continue
-            wire = outbox.wire
-            if wire is not None:
-                if not frame:
-                    text = event.get("text")
-                    frame = wired[codec] = wire.frame(event["bytes"] if text is None else text)
-                try:
-                    if not wire.write(frame):
-                        outbox.wait_wire()
-                except Exception:
-                    outbox.is_closed = True
-                continue
-            write = outbox.send(event).__await__()
-            try:
-                for pending in write:
-                    outbox.finish_later(write, pending)
-                    break
-            except Exception:
-                outbox.is_closed = True
+        reached = fan_out(members, position, frames, exclude, syncing)
         self.recipients += reached
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import types
 from collections import deque
@@ -30,7 +31,8 @@ class Outbox:
     The two hot loops (the message loop's reply, the manager's fan-out) inline
     `write` and `push`; what they read and write is this contract:
 
-    - `send`: the ASGI send callable;
+    - `send`: the ASGI send callable, always an `async def` (one that is not, such as a
+      callable object returning an awaitable, is wrapped in one at construction);
     - `queue`: events waiting behind the write in progress (None until a first backlog);
     - `write_started`: `time.monotonic()` when the write in progress began, 0.0 when none;
     - `is_closed`: no frame is written any more (closing, dropped or gone);
@@ -84,7 +86,7 @@ class Outbox:
         self.name = name  # the connection's id, for log lines
         self.wire = wire
         self.stats = stats if stats is not None else RouteStats("")
-        self.send = send
+        self.send = send if inspect.iscoroutinefunction(send) else _as_coroutine_function(send)
         self.codec = codec
         self.encode_bytes = codec.encode
         self.is_binary = codec.is_binary
@@ -274,6 +276,15 @@ class Outbox:
         if self.writer is not None:
             self.writer.cancel()
             self.writer = None
+
+
+def _as_coroutine_function(send: Send) -> Send:
+    """`send` as an `async def`: the fan-out drives it with `yield from`, which needs one."""
+
+    async def native_send(event: Event) -> None:
+        await send(event)
+
+    return native_send
 
 
 @types.coroutine

@@ -201,3 +201,104 @@ async def test_a_broadcast_write_that_waits_finishes_later_with_the_queue_behind
     assert sent == [f'{{"type":"tick","payload":{n}}}' for n in range(3)]
     assert conn.outbox.write_started == 0
     assert not conn.outbox.is_closed
+
+
+async def test_members_after_a_waiting_write_are_written_before_broadcast_returns() -> None:
+    # Fan-out drives each ASGI send inline; one that has to wait is finished in a task
+    # of its own, and every member after it is still written before `broadcast` returns.
+    codec = JsonCodec()
+    manager = WebSocketConnectionManager()
+    await manager.start()
+    gate = asyncio.Event()
+    waiting: list[str] = []
+
+    def gated(name: str) -> Any:
+        async def send(event: dict[str, Any]) -> None:
+            await gate.wait()
+            waiting.append(f"{name} {event['text']}")
+
+        return send
+
+    members = [
+        member(manager, codec, f"c{n}", send=gated(f"c{n}") if n % 5 == 2 else None)
+        for n in range(20)
+    ]
+    for conn, _, _ in members:
+        await conn.join("room")
+    for n in range(2):
+        await manager.broadcast("room", "tick", n)
+    quick = [(conn, sent) for conn, sent, _ in members if not conn.id.endswith(("2", "7"))]
+    assert len(quick) == 16
+    for conn, sent in quick:  # nothing awaited since: written inline, in order
+        assert [event["text"] for event in sent] == [
+            '{"type":"tick","payload":0}',
+            '{"type":"tick","payload":1}',
+        ], conn.id
+    assert waiting == []
+    assert manager.recipients == 40
+    gate.set()
+    for conn, _, _ in members:
+        await asyncio.wait_for(conn.outbox.wait_sent(), 1.0)
+    for name in ("c2", "c7", "c12", "c17"):
+        mine = [line for line in waiting if line.startswith(f"{name} ")]
+        assert mine == [
+            f'{name} {{"type":"tick","payload":0}}',
+            f'{name} {{"type":"tick","payload":1}}',
+        ]
+    assert all(not conn.outbox.is_closed for conn, _, _ in members)
+
+
+async def test_a_write_that_fails_after_waiting_closes_only_its_member() -> None:
+    codec = JsonCodec()
+    manager = WebSocketConnectionManager()
+    await manager.start()
+    gate = asyncio.Event()
+
+    async def fails_later(event: dict[str, Any]) -> None:
+        await gate.wait()
+        raise ConnectionResetError
+
+    broken, _, _ = member(manager, codec, "broken", send=fails_later)
+    others = [member(manager, codec, f"c{n}") for n in range(5)]
+    await broken.join("room")
+    for conn, _, _ in others:
+        await conn.join("room")
+    await manager.broadcast("room", "tick", 0)
+    gate.set()
+    await asyncio.wait_for(broken.outbox.wait_sent(), 1.0)
+    assert broken.outbox.is_closed
+    await manager.broadcast("room", "tick", 1)
+    for conn, sent, _ in others:
+        assert not conn.outbox.is_closed
+        assert [event["text"] for event in sent][-2:] == [
+            '{"type":"tick","payload":0}',
+            '{"type":"tick","payload":1}',
+        ]
+
+
+async def test_a_send_that_is_not_an_async_def_is_still_driven() -> None:
+    # An ASGI server may hand out a callable object whose call returns an awaitable
+    # with only `__await__` (like an extension type's): the outbox wraps it, and the
+    # fan-out writes through it.
+    class Written:
+        def __await__(self) -> Any:
+            return asyncio.sleep(0).__await__()
+
+    class AwaitableSend:
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        def __call__(self, event: dict[str, Any]) -> Written:
+            self.sent.append(event["text"])
+            return Written()
+
+    codec = JsonCodec()
+    manager = WebSocketConnectionManager()
+    await manager.start()
+    send = AwaitableSend()
+    conn, _, _ = member(manager, codec, "c", send=send)
+    await conn.join("room")
+    await manager.broadcast("room", "tick", 3)
+    await conn.outbox.wait_sent()
+    assert send.sent == ['{"type":"tick","payload":3}']
+    assert not conn.outbox.is_closed
