@@ -14,11 +14,12 @@ import falcon.asgi
 
 from pachinko.codecs.base import Codec
 from pachinko.errors import BackendUnavailable, Reject, RoomFull
+from pachinko.runtime.answers import Close, send_error
 from pachinko.runtime.connection import Connection, log_fields
 from pachinko.runtime.dispatch import DispatchTable, MessageSpec, Subprotocol
 from pachinko.runtime.hooks import HookEvent, HookMap, chain, resource_hooks, run_hooks
-from pachinko.runtime.loop import Close, Receive, message_loop, send_error
-from pachinko.runtime.options import ACTIVITY, WIRE, Activity
+from pachinko.runtime.loop import Receive, message_loop
+from pachinko.runtime.options import ACTIVITY, DISCARDED, WIRE, Activity
 from pachinko.runtime.origin import is_origin_allowed
 from pachinko.runtime.outbox import Outbox, Send
 from pachinko.runtime.shared import Shared
@@ -138,6 +139,7 @@ class RouteEndpoint:
         variant, codec, subprotocol = self.select(transport.scope.get("subprotocols") or ())
         receive, send = transport.receive, transport.send
         extensions = transport.scope.get("extensions") or {}
+        server_activity = extensions.get(ACTIVITY)
         connection_id = shared.manager.new_connection_id()
         conn = Connection(
             connection_id,
@@ -154,7 +156,7 @@ class RouteEndpoint:
             ),
             transport=transport,
             params=params,
-            activity=extensions.get(ACTIVITY) or Activity(),
+            activity=server_activity or Activity(),
             subprotocol=subprotocol,
             stats=self.stats,
         )
@@ -220,7 +222,8 @@ class RouteEndpoint:
             before = chain("before_receive", *layers)
             after = chain("after_receive", *layers)
             table = variant.tables[codec.name]
-            code = await message_loop(conn, shared, table, resource, before, after, receive)
+            seen = DISCARDED if server_activity else conn.activity
+            code = await message_loop(conn, shared, table, resource, before, after, receive, seen)
         except Close as close:
             code = await _close(conn, shared, receive, close.code, close.reason)
         except Reject as rejected:

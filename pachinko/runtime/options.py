@@ -53,13 +53,22 @@ DEFAULT_ROOM = RoomOptions("*")
 ACTIVITY = "pachinko.activity"
 
 
+#: `Activity.last` of a connection heard from since the watchdog's last look: the
+#: message loop stores this instead of reading the clock, and the watchdog stamps its own.
+SEEN = -1.0
+
+
 class Activity:
-    """When the server last received bytes from the client (`time.monotonic()`)."""
+    """When the server last received bytes from the client (`time.monotonic()`, or `SEEN`)."""
 
     __slots__ = ("last",)
 
     def __init__(self) -> None:
         self.last = 0.0
+
+
+#: What the message loop marks when the server keeps the activity itself: nobody reads it.
+DISCARDED = Activity()
 
 
 #: The scope extension through which a server takes frames built once for many

@@ -20,6 +20,10 @@ Send = Callable[[Event], Any]
 
 log = logging.getLogger("pachinko")
 
+# NOTE: `write_started` of a write in progress that nobody has timed yet: the watchdog
+# stamps its own clock reading the first time it sees one (the reply path's saving).
+UNTIMED = -1.0
+
 
 class Outbox:
     """Owns the writes of one connection: encode, write now or queue, in order, and the clock.
@@ -34,7 +38,8 @@ class Outbox:
     - `send`: the ASGI send callable, always an `async def` (one that is not, such as a
       callable object returning an awaitable, is wrapped in one at construction);
     - `queue`: events waiting behind the write in progress (None until a first backlog);
-    - `write_started`: `time.monotonic()` when the write in progress began, 0.0 when none;
+    - `write_started`: `time.monotonic()` when the write in progress began, `UNTIMED` when
+      one is in progress that the watchdog has not timed yet, 0.0 when none;
     - `is_closed`: no frame is written any more (closing, dropped or gone);
     - `idle`: a future `wait_sent` waits on, resolved by `after_write` (None when nobody waits);
     - `stats`: the counts of the connection's route; `stats.frames_sent` counts data
@@ -42,8 +47,9 @@ class Outbox:
     - `wire`: the server's `pachinko.wire` for this connection, or None: frames built
       once (`wire.frame`) are written with `wire.write` instead of an ASGI send.
 
-    An inlined write adds 1 to `stats.frames_sent` (the manager's fan-out counts
-    its recipients instead: `WebSocketConnectionManager.recipients`); one that
+    An inlined write adds 1 to `stats.frames_sent` while the route's messages are
+    counted (the manager's fan-out counts its recipients instead:
+    `WebSocketConnectionManager.recipients`); one that
     finds `write_started`, `queue` or `is_closed` set falls back to the method;
     after an inline write it calls `after_write` when `queue` or `idle` is set; a
     hand-stepped write that has to wait calls `finish_later`, a wire write that

@@ -1,7 +1,10 @@
 """One task per app that drops stuck writers (1013) and closes idle connections (1001).
 
 Cheaper than a timer per write or per message: the hot path only stores a
-timestamp, and this task looks at every connection a few times per timeout.
+timestamp (or, for a reply, `UNTIMED`: then the first look that finds the write
+still in progress stamps it, so a stuck reply goes at most one look later). A
+message marks its connection `SEEN` the same way instead of reading the clock.
+This task looks at every connection four times per timeout.
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ import logging
 from time import monotonic
 
 from pachinko.runtime.manager import WebSocketConnectionManager
-from pachinko.runtime.options import Limits
-from pachinko.runtime.outbox import Outbox
+from pachinko.runtime.options import SEEN, Limits
+from pachinko.runtime.outbox import UNTIMED, Outbox
 
 log = logging.getLogger("pachinko")
 
@@ -46,7 +49,9 @@ class Watchdog:
                 if outbox.is_closed:
                     continue
                 started = outbox.write_started
-                if started and now - started > limits.send_timeout:
+                if started == UNTIMED:
+                    outbox.write_started = now  # the reply path leaves the timing to us
+                elif started and now - started > limits.send_timeout:
                     log.warning(
                         "dropping slow consumer %s (write over %.3gs)",
                         conn.id,
@@ -56,7 +61,9 @@ class Watchdog:
                     outbox.drop(1013)
                     continue
                 seen = conn.activity.last
-                if seen and now - seen > limits.idle_timeout:
+                if seen == SEEN:
+                    conn.activity.last = now  # heard from since the last look
+                elif seen and now - seen > limits.idle_timeout:
                     log.info(
                         "closing idle connection %s",
                         conn.id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,7 +13,8 @@ import pachinko
 from pachinko.codecs import JsonCodec
 from pachinko.runtime.connection import Connection
 from pachinko.runtime.frames import nested_frame
-from pachinko.runtime.outbox import Outbox
+from pachinko.runtime.outbox import UNTIMED, Outbox
+from pachinko.runtime.watchdog import Watchdog
 
 Event = dict[str, Any]
 
@@ -97,6 +99,64 @@ async def test_a_write_slower_than_send_timeout_drops_the_connection(kind: str) 
     peer = SlowPeer(delay=0.6)
     await converse(slow_app(send_timeout=0.2, handler_delay=0.0), peer, [f'{{"type": "{kind}"}}'])
     assert peer.close_codes() == [1013]
+
+
+async def test_a_returned_reply_is_timed_by_the_watchdog_not_the_hot_path() -> None:
+    # The reply path reads no clock for its write: it marks it UNTIMED, and the watchdog
+    # stamps its own reading at first sight. A write slower than send_timeout still drops
+    # (the test above); one within it does not (test_handler_time_is_not_write_time).
+    conns: list[Connection] = []
+    seen: list[float] = []
+
+    async def returns(conn: Connection, payload: object) -> str:
+        conns.append(conn)
+        return "returned"
+
+    router = pachinko.WebSocketRouter(limits=pachinko.Limits(send_timeout=0.2, rate_count=0))
+    router.add_route("/ws", messages={"returns": returns})
+    peer = SlowPeer(delay=0.0)
+    accept = peer.send
+
+    async def send(event: Event) -> None:
+        if event["type"] == "websocket.send":
+            seen.append(conns[0].outbox.write_started)
+        await accept(event)
+
+    peer.send = send  # type: ignore[method-assign]
+    await converse(pachinko.App(router=router), peer, ['{"type": "returns"}'])
+    assert seen == [UNTIMED]
+    assert peer.texts() == ['{"type":"returns.reply","payload":"returned"}']
+
+
+async def test_the_watchdog_stamps_an_untimed_write_then_drops_it_past_send_timeout() -> None:
+    manager = pachinko.WebSocketConnectionManager()
+    stuck = asyncio.Event()
+
+    async def never_returns(event: Event) -> None:
+        await stuck.wait()
+
+    dropped: list[int] = []
+    gone = asyncio.Event()
+
+    def on_drop(code: int) -> None:
+        dropped.append(code)
+        gone.set()
+
+    outbox = Outbox(never_returns, JsonCodec(), nested_frame, on_drop=on_drop)
+    conn = Connection("c", manager=manager, outbox=outbox)
+    manager.register(conn)
+    outbox.write_started = UNTIMED
+    watchdog = Watchdog(manager, pachinko.Limits(send_timeout=0.2, idle_timeout=60))
+    before = time.monotonic()
+    watchdog.ensure_running()
+    try:
+        await asyncio.wait_for(gone.wait(), 2)
+    finally:
+        await watchdog.stop()
+        stuck.set()
+    assert dropped == [1013]
+    stamped = outbox.write_started
+    assert stamped > before  # a clock reading of the watchdog's, not the sentinel
 
 
 def member(send: Callable[[Event], Awaitable[None]], limit: int = 4) -> tuple[Connection, list]:
