@@ -85,9 +85,12 @@ class App(falcon.asgi.App):
         if scope["type"] == "websocket" and not _has_websocket_middleware(self):
             found = self.http_router.find(scope["path"])
             if found is not None and isinstance(found[0], RouteEndpoint):
+                # NOTE: keep only what the connection needs: Falcon's 4-tuple, its method
+                # map and an empty params dict would otherwise live as long as it does.
+                endpoint, params, found = found[0], found[2] or None, None
                 if (await receive())["type"] == "websocket.connect":
                     transport = AsgiTransport(scope, receive, send, self.req_options)
-                    await found[0].serve(transport, found[2])
+                    await endpoint.serve(transport, params)
                 return
         await super().__call__(scope, receive, send)
 

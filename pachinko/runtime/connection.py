@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from pachinko.runtime.transport import Transport
 
 
+# NOTE: `frozenset()` makes a new 216-byte object on every call; this one is shared.
+NO_ROOMS: frozenset[str] = frozenset()
+
+
 class Connection:
     """One accepted WebSocket connection, as handlers see it.
 
@@ -27,13 +31,13 @@ class Connection:
     """
 
     __slots__ = (
+        "_params",
         "_state",
         "activity",
         "id",
         "manager",
         "message_id",
         "outbox",
-        "params",
         "reply_type",
         "rooms",
         "stats",
@@ -57,16 +61,24 @@ class Connection:
         self.manager = manager
         self.outbox = outbox
         self.transport = transport
-        self.params = params if params is not None else {}
+        # NOTE: most routes have no path fields: no dict is kept for them until asked for.
+        self._params = params or None
         self._state: dict[str, object] | None = None  # NOTE: made on first use
         # NOTE: immutable and rebuilt on join/leave (rare): idle connections share one empty set.
-        self.rooms: frozenset[str] = frozenset()
+        self.rooms: frozenset[str] = NO_ROOMS
         self.activity = activity if activity is not None else Activity()
         self.subprotocol = subprotocol
         self.stats = stats if stats is not None else RouteStats("")
         # The reply type and id of the message being handled; "" / None between messages.
         self.reply_type = ""
         self.message_id: MessageId = None
+
+    @property
+    def params(self) -> dict[str, object]:
+        """The route's path fields (`/rooms/{room}` gives `params["room"]`)."""
+        if self._params is None:
+            self._params = {}
+        return self._params
 
     @property
     def state(self) -> dict[str, object]:

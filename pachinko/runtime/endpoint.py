@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -18,8 +18,8 @@ from pachinko.runtime.answers import Close, send_error
 from pachinko.runtime.connection import Connection, log_fields
 from pachinko.runtime.dispatch import DispatchTable, MessageSpec, Subprotocol
 from pachinko.runtime.hooks import HookEvent, HookMap, chain, resource_hooks, run_hooks
-from pachinko.runtime.loop import Receive, message_loop
-from pachinko.runtime.options import ACTIVITY, DISCARDED, WIRE, Activity
+from pachinko.runtime.loop import Receive, ReceiveHooks, message_loop
+from pachinko.runtime.options import ACTIVITY, WIRE, Activity
 from pachinko.runtime.origin import is_origin_allowed
 from pachinko.runtime.outbox import Outbox, Send
 from pachinko.runtime.shared import Shared
@@ -28,7 +28,8 @@ from pachinko.runtime.workers import WorkerSpec
 
 log = logging.getLogger("pachinko")
 
-NO_HOOKS: HookMap = MappingProxyType({})
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+NO_HOOKS: HookMap = EMPTY
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,8 @@ class RouteEndpoint:
         self.resource = resource
         self.join = join
         self.hooks: HookMap = hooks or {}
+        # NOTE: shared by every connection without a resource: an idle one keeps no tuple.
+        self.plain_layers: tuple[HookMap, ...] = (shared.hooks, self.hooks, NO_HOOKS)
         self.workers = workers
         self.messages = messages
         self.stats = shared.stats.route(path)  # its template gains the mount prefix on mount
@@ -121,31 +124,75 @@ class RouteEndpoint:
         """Serve through Falcon's `WebSocket` (apps wired with `install`)."""
         await self.serve(FalconTransport(req, ws), params)
 
-    async def serve(self, transport: Transport, params: dict[str, Any]) -> None:
+    async def serve(self, transport: Transport, params: dict[str, Any] | None) -> None:
         """Run one connection from handshake to close (the connect event is already read)."""
-        shared = self.shared
-        origin = transport.header(b"origin")
-        if origin is not None and not is_origin_allowed(
-            origin, transport.header(b"host") or "", shared.origins
-        ):
-            log.info(
-                "refused a handshake to %s from origin %.200r (403)",
-                self.path,
-                origin,
-                extra={"route": self.stats.route},
-            )
+        # NOTE: this frame lives as long as the connection, so each step before the loop
+        # is a function of its own: an idle connection keeps only these few locals.
+        if not self._is_origin_allowed(transport):
             await transport.deny()
             return
         variant, codec, subprotocol = self.select(transport.scope.get("subprotocols") or ())
-        receive, send = transport.receive, transport.send
+        conn = self._connection(transport, params, codec, subprotocol)
+        resource = variant.resource() if variant.resource is not None else None
+        layers = self.plain_layers
+        if resource is not None:
+            layers = (self.shared.hooks, self.hooks, resource_hooks(resource))
+        if not await self._admit(conn, resource, layers, transport, subprotocol):
+            return
+        await transport.accept(subprotocol)
+        self.stats.opened += 1
+        await self.shared.opened(conn)
+        code = 1006
+        try:
+            await self._settle_in(conn, layers)
+            self.shared.start_workers(conn, self.workers)
+            code = await message_loop(
+                conn,
+                self.shared,
+                variant.tables[codec.name],
+                resource,
+                receive_hooks(layers),
+                transport,
+            )
+        except (Close, Reject) as stop:
+            code = await _close(conn, self.shared, transport.receive, stop)
+        except asyncio.CancelledError:
+            if conn.close_code is None:  # the server is going away, not a drop
+                raise
+            code = conn.close_code
+            await _close_quietly(transport.send, code)
+        finally:
+            await self._finish(conn, resource, layers, code)
+
+    def _is_origin_allowed(self, transport: Transport) -> bool:
+        origin = transport.header(b"origin")
+        if origin is None or is_origin_allowed(
+            origin, transport.header(b"host") or "", self.shared.origins
+        ):
+            return True
+        log.info(
+            "refused a handshake to %s from origin %.200r (403)",
+            self.path,
+            origin,
+            extra={"route": self.stats.route},
+        )
+        return False
+
+    def _connection(
+        self,
+        transport: Transport,
+        params: dict[str, Any] | None,
+        codec: Codec,
+        subprotocol: str | None,
+    ) -> Connection:
+        shared = self.shared
         extensions = transport.scope.get("extensions") or {}
-        server_activity = extensions.get(ACTIVITY)
         connection_id = shared.manager.new_connection_id()
-        conn = Connection(
+        return Connection(
             connection_id,
             manager=shared.manager,
             outbox=Outbox(
-                send,
+                transport.send,
                 codec,
                 shared.framer,
                 limit=shared.limits.send_queue,
@@ -156,12 +203,20 @@ class RouteEndpoint:
             ),
             transport=transport,
             params=params,
-            activity=server_activity or Activity(),
+            activity=extensions.get(ACTIVITY) or Activity(),
             subprotocol=subprotocol,
             stats=self.stats,
         )
-        resource = variant.resource() if variant.resource is not None else None
-        layers = (shared.hooks, self.hooks, resource_hooks(resource) if resource else NO_HOOKS)
+
+    async def _admit(
+        self,
+        conn: Connection,
+        resource: Any,
+        layers: tuple[HookMap, ...],
+        transport: Transport,
+        subprotocol: str | None,
+    ) -> bool:
+        """Run before_connect and on_connect; a refusal is answered here (False)."""
         try:
             await run_hooks(chain("before_connect", *layers), conn, HookEvent("before_connect"))
             if resource is not None and await resource.on_connect(conn) is False:
@@ -172,7 +227,7 @@ class RouteEndpoint:
                     extra=log_fields(conn),
                 )
                 await transport.deny()
-                return
+                return False
         except Reject as rejected:
             if rejected.code is None:
                 log.info(
@@ -183,7 +238,7 @@ class RouteEndpoint:
                     extra=log_fields(conn),
                 )
                 await transport.deny()
-                return
+                return False
             log.info(
                 "rejected connection %s with %d: %s",
                 conn.id,
@@ -192,49 +247,30 @@ class RouteEndpoint:
                 extra={**log_fields(conn), "close_code": rejected.code},
             )
             await transport.accept(subprotocol)
-            await send(
+            await transport.send(
                 {"type": "websocket.close", "code": rejected.code, "reason": rejected.reason}
             )
-            return
+            return False
+        return True
 
-        await transport.accept(subprotocol)
-        self.stats.opened += 1
-        await shared.opened(conn)
-        code = 1006
-        try:
-            for pattern in self.join:
-                room = pattern.format_map(conn.params)
-                try:
-                    await conn.join(room)
-                except RoomFull as full:
-                    await send_error(conn, "room_full", f"room {full.room!r} is full", None)
-                except BackendUnavailable:
-                    reason = f"could not join {room!r}: backend unavailable"
-                    await send_error(conn, "backend_unavailable", reason, None)
+    async def _settle_in(self, conn: Connection, layers: tuple[HookMap, ...]) -> None:
+        """Join the route's rooms, then run after_connect (a crash there closes with 1011)."""
+        for pattern in self.join:
+            room = pattern.format_map(conn.params)
             try:
-                await run_hooks(chain("after_connect", *layers), conn, HookEvent("after_connect"))
-            except (Reject, Close):
-                raise
-            except Exception as exc:
-                log.exception("after_connect hook failed on %s", conn.id, extra=log_fields(conn))
-                raise Close(1011, "hook failed") from exc
-            shared.start_workers(conn, self.workers)
-            before = chain("before_receive", *layers)
-            after = chain("after_receive", *layers)
-            table = variant.tables[codec.name]
-            seen = DISCARDED if server_activity else conn.activity
-            code = await message_loop(conn, shared, table, resource, before, after, receive, seen)
-        except Close as close:
-            code = await _close(conn, shared, receive, close.code, close.reason)
-        except Reject as rejected:
-            code = await _close(conn, shared, receive, rejected.code or 1008, rejected.reason)
-        except asyncio.CancelledError:
-            if conn.close_code is None:  # the server is going away, not a drop
-                raise
-            code = conn.close_code
-            await _close_quietly(send, code)
-        finally:
-            await self._finish(conn, resource, layers, code)
+                await conn.join(room)
+            except RoomFull as full:
+                await send_error(conn, "room_full", f"room {full.room!r} is full", None)
+            except BackendUnavailable:
+                reason = f"could not join {room!r}: backend unavailable"
+                await send_error(conn, "backend_unavailable", reason, None)
+        try:
+            await run_hooks(chain("after_connect", *layers), conn, HookEvent("after_connect"))
+        except (Reject, Close):
+            raise
+        except Exception as exc:
+            log.exception("after_connect hook failed on %s", conn.id, extra=log_fields(conn))
+            raise Close(1011, "hook failed") from exc
 
     async def _finish(
         self, conn: Connection, resource: object, layers: tuple[HookMap, ...], code: int
@@ -258,8 +294,15 @@ class RouteEndpoint:
         outbox.stop()
 
 
-async def _close(conn: Connection, shared: Shared, receive: Receive, code: int, reason: str) -> int:
+def receive_hooks(layers: tuple[HookMap, ...]) -> ReceiveHooks | None:
+    """The before/after_receive hooks of `layers`, or None when there are none."""
+    before, after = chain("before_receive", *layers), chain("after_receive", *layers)
+    return (before, after) if before or after else None
+
+
+async def _close(conn: Connection, shared: Shared, receive: Receive, stop: Close | Reject) -> int:
     """Close from the server's side (one log line), then wait briefly for the client."""
+    code, reason = stop.code or 1008, stop.reason  # NOTE: a Reject without a code is 1008
     level = logging.DEBUG if code == 1001 else logging.INFO if code >= 4000 else logging.WARNING
     log.log(
         level,

@@ -10,7 +10,6 @@ from typing import Any
 
 import msgspec
 
-from pachinko.codecs.base import Codec
 from pachinko.errors import Reject
 from pachinko.runtime.answers import (
     Close,
@@ -25,15 +24,19 @@ from pachinko.runtime.connection import Connection, log_fields
 from pachinko.runtime.dispatch import DispatchTable, Entry
 from pachinko.runtime.frames import Envelope, ServerFrame, ServerReply, decode_flat, flat_frame
 from pachinko.runtime.hooks import Hook, HookEvent, Message, run_hooks
-from pachinko.runtime.options import SEEN, Activity
+from pachinko.runtime.options import ACTIVITY, DISCARDED, SEEN, Limits
 from pachinko.runtime.outbox import UNTIMED
 from pachinko.runtime.rate import TokenBucket
 from pachinko.runtime.shared import Shared
 from pachinko.runtime.stats import BOUNDS
+from pachinko.runtime.transport import Transport
 
 log = logging.getLogger("pachinko")
+FAST_BOUND = BOUNDS[0]
 
 Receive = Callable[[], Awaitable[Any]]
+#: A route's before_receive and after_receive hooks, outer to inner.
+ReceiveHooks = tuple[tuple[Hook, ...], tuple[Hook, ...]]
 
 
 async def message_loop(
@@ -41,41 +44,35 @@ async def message_loop(
     shared: Shared,
     table: DispatchTable,
     resource: object,
-    before: tuple[Hook, ...],
-    after: tuple[Hook, ...],
-    receive: Receive,
-    seen: Activity,
+    hooks: ReceiveHooks | None,
+    transport: Transport,
 ) -> int:
     """Serve one connection's messages until the client goes; return its close code.
 
-    Each message marks `seen` (`SEEN`; the watchdog stamps its own clock reading at
-    its next look): the connection's own activity, or `DISCARDED` when the server
-    keeps it (`pachinko.activity`). Raises `Close` when the server ends the connection.
+    Each message marks the connection's activity `SEEN` (the watchdog stamps its own
+    clock reading at its next look), unless the server keeps it (`pachinko.activity`).
+    Raises `Close` when the server ends the connection.
     """
-    limits = shared.limits
+    # NOTE: this frame lives as long as the connection, and each local costs every idle
+    # connection 8 bytes: only what the per-message path reads gets one.
     outbox = conn.outbox
-    codec: Codec = outbox.codec
     send = outbox.send
+    receive = transport.receive
+    seen = DISCARDED if ACTIVITY in (transport.scope.get("extensions") or ()) else conn.activity
     entries = table.entries
-    decode_envelope = shared.envelope_decoder(codec)
+    decode_envelope = shared.envelope_decoder(outbox.codec)
     is_flat = shared.is_flat
-    null = shared.null_payload(codec)
-    has_hooks = bool(before or after)
+    null = shared.null_payload(outbox.codec)
     unhandled: Unhandled | None = getattr(resource, "on_unhandled", None)
-    max_bytes = limits.max_message_bytes
+    max_bytes = shared.limits.max_message_bytes
     quarter_max = max_bytes // 4
-    clock = monotonic
-    # NOTE: no bucket at all when the rate is off: an idle connection keeps nothing for it.
-    take = None
-    if limits.rate_count > 0:
-        take = TokenBucket(limits.rate_count, limits.rate_per, limits.burst, clock()).take
+    take = rate_taker(shared.limits)
     refused = 0
     encode = outbox.encode_bytes
-    is_binary = codec.is_binary
-    is_counting, fast_bound = shared.stats.is_counting_messages, BOUNDS[0]
+    is_binary = outbox.is_binary
+    is_counting = shared.stats.is_counting_messages
     is_timed = take is not None or is_counting  # else no clock reading per message
     now = 0.0
-    route_stats = conn.stats
 
     # PERF: `while True` with the check inside: `while not shared.is_draining` made the
     # loop ~0.5 us/msg slower on CPython 3.11 (measured; even with a local flag).
@@ -97,11 +94,11 @@ async def message_loop(
         ):
             raise Close(1009, "frame too large")
         if is_timed:
-            now = clock()
+            now = monotonic()
             if take is not None:
                 if not take(now):
                     refused += 1
-                    await refuse(conn, refused, limits.burst)
+                    await refuse(conn, refused, shared.limits.burst)
                     continue
                 refused = 0
 
@@ -113,7 +110,7 @@ async def message_loop(
                 envelope = decode_envelope(data)
                 fields = None
         except Exception as exc:
-            await undecodable(conn, codec, unhandled, data, exc)
+            await undecodable(conn, outbox.codec, unhandled, data, exc)
             continue
 
         entry = entries.get(envelope.type) or table.find(envelope.type)
@@ -127,16 +124,16 @@ async def message_loop(
                 payload = msgspec.convert(fields, entry.convert_type)
         except Exception as exc:
             entry.stats.refused += 1
-            await invalid_payload(conn, codec, exc, envelope, is_flat)
+            await invalid_payload(conn, outbox.codec, exc, envelope, is_flat)
             continue
 
         conn.reply_type = entry.reply
-        message_id = conn.message_id = envelope.id
-        if has_hooks:
-            await dispatch_hooked(conn, resource, entry, envelope, payload, before, after)
+        conn.message_id = envelope.id
+        if hooks is not None:
+            await dispatch_hooked(conn, resource, entry, envelope, payload, hooks)
             conn.reply_type = ""
             if is_counting:
-                entry.stats.observe(clock() - now)
+                entry.stats.observe(monotonic() - now)
             continue
         try:
             if entry.is_method:
@@ -146,39 +143,39 @@ async def message_loop(
         except Exception as exc:
             conn.reply_type = ""
             if is_counting:
-                entry.stats.observe(clock() - now)
+                entry.stats.observe(monotonic() - now)
             await handler_failed(conn, entry, envelope, exc)
             continue
         conn.reply_type = ""
         if result is None:
             if is_counting:
-                entry.stats.observe(clock() - now)
+                entry.stats.observe(monotonic() - now)
             continue
         if is_flat:
-            data = encode(flat_frame(entry.reply, result, message_id))
-        elif message_id is None:  # PERF: inlines nested_frame: one call less per reply
+            data = encode(flat_frame(entry.reply, result, envelope.id))
+        elif envelope.id is None:  # PERF: inlines nested_frame: one call less per reply
             data = encode(ServerFrame(entry.reply, result))
         else:
-            data = encode(ServerReply(entry.reply, result, message_id))
+            data = encode(ServerReply(entry.reply, result, envelope.id))
         if is_binary:
             event = {"type": "websocket.send", "bytes": data}
         else:
             event = {"type": "websocket.send", "text": data.decode()}
         if outbox.write_started or outbox.queue or outbox.is_closed:
             if is_counting:
-                entry.stats.observe(clock() - now)
+                entry.stats.observe(monotonic() - now)
             await outbox.write(event)
             continue
         # PERF: inlines Outbox.write (its documented fields): the reply to a quiet
         # connection is the hot path, and a coroutine call per message is a third of
         # pachinko's overhead. tests/unit/runtime/test_outbox.py runs both paths.
         if is_counting:
-            route_stats.frames_sent += 1
+            conn.stats.frames_sent += 1
             # PERF: inlines TypeStats.observe for the usual time (under BOUNDS[0]), ending
             # at the write's clock reading: no call, no lock (one event loop owns the counts).
-            started = outbox.write_started = clock()
-            stats, elapsed = entry.stats, started - now
-            if elapsed <= fast_bound:
+            outbox.write_started = monotonic()
+            stats, elapsed = entry.stats, outbox.write_started - now
+            if elapsed <= FAST_BOUND:
                 stats.fast += 1
                 stats.seconds += elapsed
             else:
@@ -196,16 +193,24 @@ async def message_loop(
             outbox.after_write()
 
 
+def rate_taker(limits: Limits) -> Callable[[float], bool] | None:
+    """The token bucket's `take`, or None when the rate is off (an idle connection then
+    keeps nothing for it)."""
+    if limits.rate_count <= 0:
+        return None
+    return TokenBucket(limits.rate_count, limits.rate_per, limits.burst, monotonic()).take
+
+
 async def dispatch_hooked(
     conn: Connection,
     resource: object,
     entry: Entry,
     envelope: Envelope,
     payload: object,
-    before: tuple[Hook, ...],
-    after: tuple[Hook, ...],
+    hooks: ReceiveHooks,
 ) -> None:
     """Dispatch through the receive hooks: before (outer to inner), handler, after (back out)."""
+    before, after = hooks
     message = Message(envelope.type, payload, envelope.id)
     extra = log_fields(conn, entry.stats.type)
     try:
