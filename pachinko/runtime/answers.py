@@ -1,10 +1,13 @@
-"""What the message loop answers when a message cannot be served: error frames, refusals,
-handler failures, and `Close` for the ones that end the connection."""
+"""What the runtime answers when a message cannot be served: error frames, refusals,
+handler failures, and `Close` with the server-side closes it leads to."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import msgspec
 
@@ -20,11 +23,14 @@ from pachinko.runtime.frames import (
     is_well_formed,
     payload_reason,
 )
+from pachinko.runtime.outbox import Send
+from pachinko.runtime.shared import Shared
 
 log = logging.getLogger("pachinko")
 crashes = CrashLog(log)
 
 Unhandled = Callable[[Connection, "str | bytes"], Awaitable[object]]
+Receive = Callable[[], Awaitable[Any]]
 
 
 class Close(Exception):
@@ -103,3 +109,35 @@ async def handler_failed(
     name = getattr(entry.call, "__qualname__", None) or repr(entry.call)
     crashes.crashed(name, envelope.type, conn.id, exc, log_fields(conn, entry.stats.type))
     await send_error(conn, "internal_error", "internal error", envelope.id)
+
+
+async def close_from_server(
+    conn: Connection, shared: Shared, receive: Receive, stop: Close | Reject
+) -> int:
+    """Close from the server's side (one log line), then wait briefly for the client."""
+    code, reason = stop.code or 1008, stop.reason  # NOTE: a Reject without a code is 1008
+    level = logging.DEBUG if code == 1001 else logging.INFO if code >= 4000 else logging.WARNING
+    log.log(
+        level,
+        "closing connection %s with %d (%s)",
+        conn.id,
+        code,
+        reason or "no reason",
+        extra={**log_fields(conn), "close_code": code},
+    )
+    await conn.close(code, reason)
+    shared.settled(conn)
+
+    async def drain() -> None:
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(drain(), 5.0)
+    return code
+
+
+async def close_quietly(send: Send, code: int) -> None:
+    """Send a close frame unless the socket is stuck or gone."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(send({"type": "websocket.close", "code": code}), 1.0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -14,14 +13,21 @@ import falcon.asgi
 
 from pachinko.codecs.base import Codec
 from pachinko.errors import BackendUnavailable, Reject, RoomFull
-from pachinko.runtime.answers import Close, send_error
+from pachinko.runtime.answers import Close, close_from_server, close_quietly, send_error
 from pachinko.runtime.connection import Connection, log_fields
 from pachinko.runtime.dispatch import DispatchTable, MessageSpec, Subprotocol
-from pachinko.runtime.hooks import HookEvent, HookMap, chain, resource_hooks, run_hooks
-from pachinko.runtime.loop import Receive, ReceiveHooks, message_loop
+from pachinko.runtime.hooks import (
+    HookEvent,
+    HookMap,
+    chain,
+    receive_hooks,
+    resource_hooks,
+    run_hooks,
+)
+from pachinko.runtime.loop import message_loop
 from pachinko.runtime.options import ACTIVITY, WIRE, Activity
 from pachinko.runtime.origin import is_origin_allowed
-from pachinko.runtime.outbox import Outbox, Send
+from pachinko.runtime.outbox import Outbox
 from pachinko.runtime.shared import Shared
 from pachinko.runtime.transport import FalconTransport, Transport
 from pachinko.runtime.workers import WorkerSpec
@@ -155,12 +161,12 @@ class RouteEndpoint:
                 transport,
             )
         except (Close, Reject) as stop:
-            code = await _close(conn, self.shared, transport.receive, stop)
+            code = await close_from_server(conn, self.shared, transport.receive, stop)
         except asyncio.CancelledError:
             if conn.close_code is None:  # the server is going away, not a drop
                 raise
             code = conn.close_code
-            await _close_quietly(transport.send, code)
+            await close_quietly(transport.send, code)
         finally:
             await self._finish(conn, resource, layers, code)
 
@@ -292,39 +298,3 @@ class RouteEndpoint:
             except Exception:
                 log.exception("on_disconnect failed on %s", conn.id, extra=log_fields(conn))
         outbox.stop()
-
-
-def receive_hooks(layers: tuple[HookMap, ...]) -> ReceiveHooks | None:
-    """The before/after_receive hooks of `layers`, or None when there are none."""
-    before, after = chain("before_receive", *layers), chain("after_receive", *layers)
-    return (before, after) if before or after else None
-
-
-async def _close(conn: Connection, shared: Shared, receive: Receive, stop: Close | Reject) -> int:
-    """Close from the server's side (one log line), then wait briefly for the client."""
-    code, reason = stop.code or 1008, stop.reason  # NOTE: a Reject without a code is 1008
-    level = logging.DEBUG if code == 1001 else logging.INFO if code >= 4000 else logging.WARNING
-    log.log(
-        level,
-        "closing connection %s with %d (%s)",
-        conn.id,
-        code,
-        reason or "no reason",
-        extra={**log_fields(conn), "close_code": code},
-    )
-    await conn.close(code, reason)
-    shared.settled(conn)
-
-    async def drain() -> None:
-        while (await receive())["type"] != "websocket.disconnect":
-            pass
-
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(drain(), 5.0)
-    return code
-
-
-async def _close_quietly(send: Send, code: int) -> None:
-    """Send a close frame unless the socket is stuck or gone."""
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(send({"type": "websocket.close", "code": code}), 1.0)

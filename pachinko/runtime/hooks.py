@@ -16,6 +16,8 @@ HOOK_EVENTS = (
 
 Hook = Callable[[Any, "HookEvent"], Awaitable[object]]
 HookMap = Mapping[str, tuple[Hook, ...]]
+#: A route's before_receive and after_receive hooks, outer to inner.
+ReceiveHooks = tuple[tuple[Hook, ...], tuple[Hook, ...]]
 
 
 @dataclass(slots=True)
@@ -41,6 +43,12 @@ def chain(event: str, *layers: HookMap) -> tuple[Hook, ...]:
     """Hooks of `event` from outermost to innermost layer; `after_*` hooks run innermost first."""
     hooks = tuple(hook for layer in layers for hook in layer.get(event, ()))
     return tuple(reversed(hooks)) if event.startswith("after_") else hooks
+
+
+def receive_hooks(layers: tuple[HookMap, ...]) -> ReceiveHooks | None:
+    """The before/after_receive hooks of `layers`, or None when there are none."""
+    before, after = chain("before_receive", *layers), chain("after_receive", *layers)
+    return (before, after) if before or after else None
 
 
 def resource_hooks(resource: object) -> dict[str, tuple[Hook, ...]]:

@@ -4,9 +4,8 @@ every cold branch is a function: hooked dispatch here, the answers in `answers.p
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from time import monotonic
-from typing import Any
 
 import msgspec
 
@@ -23,7 +22,7 @@ from pachinko.runtime.answers import (
 from pachinko.runtime.connection import Connection, log_fields
 from pachinko.runtime.dispatch import DispatchTable, Entry
 from pachinko.runtime.frames import Envelope, ServerFrame, ServerReply, decode_flat, flat_frame
-from pachinko.runtime.hooks import Hook, HookEvent, Message, run_hooks
+from pachinko.runtime.hooks import HookEvent, Message, ReceiveHooks, run_hooks
 from pachinko.runtime.options import ACTIVITY, DISCARDED, SEEN, Limits
 from pachinko.runtime.outbox import UNTIMED
 from pachinko.runtime.rate import TokenBucket
@@ -33,10 +32,6 @@ from pachinko.runtime.transport import Transport
 
 log = logging.getLogger("pachinko")
 FAST_BOUND = BOUNDS[0]
-
-Receive = Callable[[], Awaitable[Any]]
-#: A route's before_receive and after_receive hooks, outer to inner.
-ReceiveHooks = tuple[tuple[Hook, ...], tuple[Hook, ...]]
 
 
 async def message_loop(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import types
 from collections import deque
 from collections.abc import Callable, Generator
 from time import monotonic
@@ -15,8 +14,7 @@ from pachinko.codecs.base import Codec
 from pachinko.runtime.frames import Event, Framer, MessageId
 from pachinko.runtime.options import Wire
 from pachinko.runtime.stats import RouteStats
-
-Send = Callable[[Event], Any]
+from pachinko.runtime.stepping import Send, as_coroutine_function, resume
 
 log = logging.getLogger("pachinko")
 
@@ -92,7 +90,7 @@ class Outbox:
         self.name = name  # the connection's id, for log lines
         self.wire = wire
         self.stats = stats if stats is not None else RouteStats("")
-        self.send = send if inspect.iscoroutinefunction(send) else _as_coroutine_function(send)
+        self.send = send if inspect.iscoroutinefunction(send) else as_coroutine_function(send)
         self.codec = codec
         self.encode_bytes = codec.encode
         self.is_binary = codec.is_binary
@@ -214,7 +212,7 @@ class Outbox:
 
     async def _finish(self, write: Generator[Any, Any, Any], pending: object) -> None:
         try:
-            await _resume(write, pending)
+            await resume(write, pending)
         except Exception:
             self.is_closed = True
         finally:
@@ -282,30 +280,3 @@ class Outbox:
         if self.writer is not None:
             self.writer.cancel()
             self.writer = None
-
-
-def _as_coroutine_function(send: Send) -> Send:
-    """`send` as an `async def`: the fan-out drives it with `yield from`, which needs one."""
-
-    async def native_send(event: Event) -> None:
-        await send(event)
-
-    return native_send
-
-
-@types.coroutine
-def _resume(write: Generator[Any, Any, Any], pending: object) -> Generator[Any, Any, Any]:
-    """Go on driving an awaitable stepped by hand that stopped at `pending` (a future)."""
-    while True:
-        try:
-            sent = yield pending
-        except BaseException as exc:
-            try:
-                pending = write.throw(exc)
-            except StopIteration as stop:
-                return stop.value
-        else:
-            try:
-                pending = write.send(sent)
-            except StopIteration as stop:
-                return stop.value
