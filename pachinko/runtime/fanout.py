@@ -8,26 +8,26 @@ from typing import Any
 
 from pachinko.backends.base import Frames, Position
 from pachinko.runtime.frames import Event
-from pachinko.runtime.member import Member
+from pachinko.runtime.outbox import Outbox
 
 Buffered = list[tuple[Position | None, Frames]]
 
 
 def fan_out(
-    members: Collection[Member],
+    members: Collection[Outbox],
     position: Position | None,
     frames: Frames,
-    exclude: frozenset[str],
-    syncing: dict[Member, Buffered] | None,
+    exclude: set[Outbox],
+    syncing: dict[Outbox, Buffered] | None,
 ) -> int:
-    """Hand `frames` to each member not excluded; return how many were handed it.
+    """Hand `frames` to each member's outbox unless excluded; return how many were handed it.
 
     Members still syncing their history get it buffered instead. Each codec's
     bytes are encoded once and shared (the same event, and the same frame where
     the server takes frames: `pachinko.wire`). Nothing waits on the slowest
     member: a write that has to wait is finished in a task by its own outbox.
     """
-    pending_members: Iterator[Member] = iter(tuple(members))
+    pending_members: Iterator[Outbox] = iter(tuple(members))
     delivery = Delivery(len(members), position, frames, exclude, syncing)
     while True:
         writes = delivery.write(pending_members)
@@ -53,8 +53,8 @@ class Delivery:
         members: int,
         position: Position | None,
         frames: Frames,
-        exclude: frozenset[str],
-        syncing: dict[Member, Buffered] | None,
+        exclude: set[Outbox],
+        syncing: dict[Outbox, Buffered] | None,
     ) -> None:
         self.reached = members  # NOTE: the rare skips subtract, so the hot loop counts nothing
         self.position = position
@@ -65,7 +65,7 @@ class Delivery:
         self.wired: dict[object, bytes] = {}
 
     @types.coroutine
-    def write(self, members: Iterator[Member]) -> Generator[Any, Any, None]:
+    def write(self, members: Iterator[Outbox]) -> Generator[Any, Any, None]:
         """Write to each member in turn; an ASGI send is driven inline with `yield from`.
 
         A send that completes at once (a socket with room) costs what `await` costs;
@@ -75,15 +75,14 @@ class Delivery:
         codec: object = None
         event: Event = {}
         frame = b""
-        for conn in members:
-            if exclude and conn.id in exclude:
+        for outbox in members:
+            if exclude and outbox in exclude:
                 self.reached -= 1
                 continue
-            if syncing is not None and conn in syncing:
-                syncing[conn].append((self.position, self.frames))
+            if syncing is not None and outbox in syncing:
+                syncing[outbox].append((self.position, self.frames))
                 self.reached -= 1
                 continue
-            outbox = conn.outbox
             if outbox.codec is not codec:
                 codec = outbox.codec
                 event = events.get(codec) or events.setdefault(

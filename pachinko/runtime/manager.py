@@ -14,6 +14,7 @@ from pachinko.runtime.fanout import Buffered, fan_out
 from pachinko.runtime.frames import Framer, nested_frame
 from pachinko.runtime.member import Member
 from pachinko.runtime.options import Limits, RoomOptions, RoomTable
+from pachinko.runtime.outbox import Outbox
 
 log = logging.getLogger("pachinko")
 
@@ -35,9 +36,11 @@ class WebSocketConnectionManager:
         self.framer: Framer = nested_frame
         self.max_history_bytes = Limits().max_history_bytes
         self._by_id: dict[str, Member] = {}
-        self._local: dict[str, set[Member]] = {}
+        # NOTE: each room's members with their outboxes, in join order: the fan-out walks
+        # the outboxes alone (one object per member, roughly in allocation order).
+        self._local: dict[str, dict[Member, Outbox]] = {}
         # NOTE: joiners waiting for their history: live frames queue here meanwhile.
-        self._syncing: dict[str, dict[Member, Buffered]] = {}
+        self._syncing: dict[str, dict[Outbox, Buffered]] = {}
         self._is_started = False
         self.broadcasts = 0
         self.recipients = 0
@@ -151,8 +154,8 @@ class WebSocketConnectionManager:
         # NOTE: local (and buffering) before the backend call, so no live frame after
         # the history snapshot can miss this connection while it waits.
         buffered: Buffered = []
-        self._local.setdefault(room, set()).add(conn)
-        self._syncing.setdefault(room, {})[conn] = buffered
+        self._local.setdefault(room, {})[conn] = conn.outbox
+        self._syncing.setdefault(room, {})[conn.outbox] = buffered
         conn.rooms = conn.rooms | {room}
         user = conn.state.get("user")
         presence = self.presence(room, "join", conn.id, user)
@@ -200,14 +203,14 @@ class WebSocketConnectionManager:
         conn.rooms = conn.rooms - {room}
         local = self._local.get(room)
         if local is not None:
-            local.discard(conn)
+            local.pop(conn, None)
             if not local:
                 del self._local[room]
 
     def _unsync(self, conn: Member, room: str) -> None:
         syncing = self._syncing.get(room)
         if syncing is not None:
-            syncing.pop(conn, None)
+            syncing.pop(conn.outbox, None)
             if not syncing:
                 del self._syncing[room]
 
@@ -243,7 +246,9 @@ class WebSocketConnectionManager:
         if not members:
             return
         syncing = self._syncing.get(room) if self._syncing else None
-        reached = fan_out(members, position, frames, exclude, syncing)
+        # NOTE: excluded ids as this process's outboxes: the fan-out sees only outboxes.
+        skipped = {c.outbox for c in map(self._by_id.get, exclude) if c is not None}
+        reached = fan_out(members.values(), position, frames, skipped, syncing)
         self.recipients += reached
 
 
