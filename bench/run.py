@@ -21,7 +21,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import inprocess, network, protocols, redis, report, scale, wire
+from bench import fanwire, inprocess, network, protocols, redis, report, scale, wire
 from bench.contenders import NAMES, factory
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -188,6 +188,12 @@ def main(argv: list[str] | None = None) -> int:
         sections += ["Protocol layers, end to end (this run):", *protocols.table(e2e), ""]
         if "pachinko@serve" in e2e:
             verdicts.append(protocols.verdict(e2e))
+        if "pachinko" in names:
+            raw["fanwire"] = fanwire.measure(sizes.members, sizes.rounds, sizes.passes, log)
+            rows, found = fanwire.table(raw["fanwire"], sizes.members)
+            title = "Network broadcast, server CPU µs per recipient, by protocol layer (this run):"
+            sections += [title, *rows, ""]
+            verdicts += found
     if not args.skip_network and not args.skip_scale:
         text, found, raw["scale"] = scale.measure(args.quick, 1, log)
         sections += [text, ""]
