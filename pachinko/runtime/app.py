@@ -90,7 +90,11 @@ class App(falcon.asgi.App):
                 endpoint, params, found = found[0], found[2] or None, None
                 if (await receive())["type"] == "websocket.connect":
                     transport = AsgiTransport(scope, receive, send, self.req_options)
-                    await endpoint.serve(transport, params)
+                    # NOTE: `open` then the loop, from here: no frame in between stays
+                    # for the connection's life (`RouteEndpoint.serve` would be one).
+                    running = await endpoint.open(transport, params)
+                    if running is not None:
+                        await running
                 return
         await super().__call__(scope, receive, send)
 

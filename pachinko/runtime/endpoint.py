@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -13,14 +13,13 @@ import falcon.asgi
 
 from pachinko.codecs.base import Codec
 from pachinko.errors import BackendUnavailable, Reject, RoomFull
-from pachinko.runtime.answers import Close, close_from_server, close_quietly, send_error
+from pachinko.runtime.answers import Close, send_error
 from pachinko.runtime.connection import Connection, log_fields
 from pachinko.runtime.dispatch import DispatchTable, MessageSpec, Subprotocol
 from pachinko.runtime.hooks import (
     HookEvent,
     HookMap,
     chain,
-    receive_hooks,
     resource_hooks,
     run_hooks,
 )
@@ -132,11 +131,22 @@ class RouteEndpoint:
 
     async def serve(self, transport: Transport, params: dict[str, Any] | None) -> None:
         """Run one connection from handshake to close (the connect event is already read)."""
-        # NOTE: this frame lives as long as the connection, so each step before the loop
-        # is a function of its own: an idle connection keeps only these few locals.
+        running = await self.open(transport, params)
+        if running is not None:
+            await running
+
+    async def open(
+        self, transport: Transport, params: dict[str, Any] | None
+    ) -> Coroutine[Any, Any, None] | None:
+        """Take a connection through the handshake: what serves it once accepted (the
+        `message_loop`, not started), or None when it was refused.
+
+        `pachinko.App` awaits the result itself, so this frame is gone by then: an
+        idle connection keeps the loop's coroutine and nothing of its handshake.
+        """
         if not self._is_origin_allowed(transport):
             await transport.deny()
-            return
+            return None
         variant, codec, subprotocol = self.select(transport.scope.get("subprotocols") or ())
         conn = self._connection(transport, params, codec, subprotocol)
         resource = variant.resource() if variant.resource is not None else None
@@ -144,31 +154,11 @@ class RouteEndpoint:
         if resource is not None:
             layers = (self.shared.hooks, self.hooks, resource_hooks(resource))
         if not await self._admit(conn, resource, layers, transport, subprotocol):
-            return
+            return None
         await transport.accept(subprotocol)
         self.stats.opened += 1
         await self.shared.opened(conn)
-        code = 1006
-        try:
-            await self._settle_in(conn, layers)
-            self.shared.start_workers(conn, self.workers)
-            code = await message_loop(
-                conn,
-                self.shared,
-                variant.tables[codec.name],
-                resource,
-                receive_hooks(layers),
-                transport,
-            )
-        except (Close, Reject) as stop:
-            code = await close_from_server(conn, self.shared, transport.receive, stop)
-        except asyncio.CancelledError:
-            if conn.close_code is None:  # the server is going away, not a drop
-                raise
-            code = conn.close_code
-            await close_quietly(transport.send, code)
-        finally:
-            await self._finish(conn, resource, layers, code)
+        return message_loop(self, conn, variant.tables[codec.name], resource, layers, transport)
 
     def _is_origin_allowed(self, transport: Transport) -> bool:
         origin = transport.header(b"origin")
@@ -259,8 +249,9 @@ class RouteEndpoint:
             return False
         return True
 
-    async def _settle_in(self, conn: Connection, layers: tuple[HookMap, ...]) -> None:
-        """Join the route's rooms, then run after_connect (a crash there closes with 1011)."""
+    async def settle_in(self, conn: Connection, layers: tuple[HookMap, ...]) -> None:
+        """Join the route's rooms, run after_connect (a crash there closes with 1011), then
+        start the route's workers."""
         for pattern in self.join:
             room = pattern.format_map(conn.params)
             try:
@@ -277,10 +268,12 @@ class RouteEndpoint:
         except Exception as exc:
             log.exception("after_connect hook failed on %s", conn.id, extra=log_fields(conn))
             raise Close(1011, "hook failed") from exc
+        self.shared.start_workers(conn, self.workers)
 
-    async def _finish(
+    async def finish(
         self, conn: Connection, resource: object, layers: tuple[HookMap, ...], code: int
     ) -> None:
+        """After the close: count it, before_disconnect, forget the connection, on_disconnect."""
         outbox = conn.outbox
         outbox.is_closed = True
         by_server = outbox.close_code is not None
