@@ -287,14 +287,19 @@ async def check_broadcast(factories: dict[str, Callable[[], Any]]) -> list[str]:
     return problems
 
 
+PROCESSES = 3  # fresh processes per contender and room size (in-process broadcast)
+
+
 async def broadcasts(
     factories: dict[str, Callable[[], Any]], sizes: tuple[int, ...], rounds: int
 ) -> tuple[dict[int, dict[str, float]], dict[int, dict[str, list[float]]]]:
     """Median CPU µs per recipient, by room size and contender.
 
-    Each (contender, size) runs in a fresh process: thousands of members leave a
-    heap behind whose layout taxes whoever runs next in the same process (measured:
-    pachinko's fan-out to 5,000 cost 0.23 µs/recipient first, 0.43 after Litestar's).
+    Each (contender, size) runs in `PROCESSES` fresh processes, their samples pooled:
+    thousands of members leave a heap behind whose layout taxes whoever runs next in
+    the same process (measured: pachinko's fan-out to 5,000 cost 0.23 µs/recipient
+    first, 0.43 after Litestar's), and one process's layout alone moves a median by
+    up to a quarter.
     """
     medians: dict[int, dict[str, float]] = {}
     samples: dict[int, dict[str, list[float]]] = {}
@@ -304,7 +309,9 @@ async def broadcasts(
         for size in sizes:
             medians[size], samples[size] = {}, {}
             for name, make in factories.items():
-                got = await loop.run_in_executor(pool, _broadcast_samples, make, size, rounds)
+                got: list[float] = []
+                for _ in range(PROCESSES):
+                    got += await loop.run_in_executor(pool, _broadcast_samples, make, size, rounds)
                 samples[size][name] = got
                 medians[size][name] = statistics.median(got)
     return medians, samples

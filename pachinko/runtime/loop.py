@@ -32,7 +32,6 @@ from pachinko.runtime.hooks import (
     Message,
     ReceiveHooks,
     receive_hooks,
-    run_hooks,
 )
 from pachinko.runtime.options import ACTIVITY, DISCARDED, SEEN, Limits
 from pachinko.runtime.outbox import UNTIMED
@@ -254,14 +253,17 @@ async def dispatch_hooked(
     """Dispatch through the receive hooks: before (outer to inner), handler, after (back out)."""
     before, after = hooks
     message = Message(envelope.type, payload, envelope.id)
-    extra = log_fields(conn, entry.stats.type)
-    try:
-        await run_hooks(before, conn, HookEvent("before_receive", message))
-    except Reject:
-        raise
-    except Exception as exc:
-        log.exception("before_receive hook failed on %s", conn.id, extra=extra)
-        raise Close(1011, "hook failed") from exc
+    if before:
+        event = HookEvent("before_receive", message)
+        try:
+            for hook in before:  # NOTE: run_hooks inlined: one coroutine less per message
+                await hook(conn, event)
+        except Reject:
+            raise
+        except Exception as exc:
+            extra = log_fields(conn, entry.stats.type)
+            log.exception("before_receive hook failed on %s", conn.id, extra=extra)
+            raise Close(1011, "hook failed") from exc
     error: BaseException | None = None
     result: object = None
     try:
@@ -275,10 +277,14 @@ async def dispatch_hooked(
     if result is not None:
         outbox = conn.outbox
         await outbox.write(outbox.encode(entry.reply, result, envelope.id))
-    try:
-        await run_hooks(after, conn, HookEvent("after_receive", message, error=error))
-    except Reject:
-        raise
-    except Exception as exc:
-        log.exception("after_receive hook failed on %s", conn.id, extra=extra)
-        raise Close(1011, "hook failed") from exc
+    if after:
+        event = HookEvent("after_receive", message, error=error)
+        try:
+            for hook in after:
+                await hook(conn, event)
+        except Reject:
+            raise
+        except Exception as exc:
+            extra = log_fields(conn, entry.stats.type)
+            log.exception("after_receive hook failed on %s", conn.id, extra=extra)
+            raise Close(1011, "hook failed") from exc
