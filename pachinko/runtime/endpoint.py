@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -33,8 +33,7 @@ from pachinko.runtime.workers import WorkerSpec
 
 log = logging.getLogger("pachinko")
 
-EMPTY: Mapping[str, Any] = MappingProxyType({})
-NO_HOOKS: HookMap = EMPTY
+NO_HOOKS: HookMap = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ def fan_out(
     members: Collection[Outbox],
     position: Position | None,
     frames: Frames,
-    exclude: set[Outbox],
+    exclude: Collection[Outbox],
     syncing: dict[Outbox, Buffered] | None,
 ) -> int:
     """Hand `frames` to each member's outbox unless excluded; return how many were handed it.
@@ -53,7 +53,7 @@ class Delivery:
         members: int,
         position: Position | None,
         frames: Frames,
-        exclude: set[Outbox],
+        exclude: Collection[Outbox],
         syncing: dict[Outbox, Buffered] | None,
     ) -> None:
         self.reached = members  # NOTE: the rare skips subtract, so the hot loop counts nothing

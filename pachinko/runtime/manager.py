@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping
 
 from pachinko.backends.base import Backend, Frames, Position
 from pachinko.backends.memory import MemoryBackend
@@ -17,6 +17,7 @@ from pachinko.runtime.options import Limits, RoomOptions, RoomTable
 from pachinko.runtime.outbox import Outbox
 
 log = logging.getLogger("pachinko")
+NOBODY: frozenset[Outbox] = frozenset()
 
 
 class WebSocketConnectionManager:
@@ -247,7 +248,9 @@ class WebSocketConnectionManager:
             return
         syncing = self._syncing.get(room) if self._syncing else None
         # NOTE: excluded ids as this process's outboxes: the fan-out sees only outboxes.
-        skipped = {c.outbox for c in map(self._by_id.get, exclude) if c is not None}
+        skipped: Collection[Outbox] = NOBODY
+        if exclude:
+            skipped = {c.outbox for c in map(self._by_id.get, exclude) if c is not None}
         reached = fan_out(members.values(), position, frames, skipped, syncing)
         self.recipients += reached
 
